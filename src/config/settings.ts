@@ -1,0 +1,79 @@
+/**
+ * The validated configuration every part of hwstash reads. Built by `loadSettings` from
+ * nova.conf (Nova's own option names and sections) and hwstash.conf (`[hwstash]`), later
+ * files overriding earlier ones as oslo.config does.
+ */
+import type { PointerModelOption, VirtType } from '../core/inputs.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface Settings {
+  /** The files read, in order (empty when running on embedded defaults only). */
+  files: readonly string[];
+  /** True when no file was found and the shipped defaults in config/ are in use. */
+  embedded: boolean;
+
+  /** [DEFAULT] host, else the machine's hostname. */
+  host: string;
+  /** [DEFAULT] transport_url (rabbit://user:pass@h1:5672,user:pass@h2:5672/vhost). */
+  transportUrl: string;
+  /** [DEFAULT] pointer_model (usbtablet, ps2mouse, or empty = null). */
+  pointerModel: PointerModelOption | null;
+
+  /** [database] connection, SQLAlchemy form (mysql+pymysql://…, postgresql://…, sqlite:///…). */
+  databaseConnection: string;
+
+  libvirt: {
+    /** [libvirt] virt_type */
+    virtType: VirtType;
+    /** [libvirt] connection_uri; empty means libvirt's default for virt_type (qemu:///system). */
+    connectionUri: string;
+    /** [libvirt] hw_machine_type, a list of `arch=machine`. */
+    hwMachineType: readonly string[];
+    /** [libvirt] use_virtio_for_bridges */
+    useVirtioForBridges: boolean;
+  };
+  spice: { enabled: boolean; agentEnabled: boolean };
+  vnc: { enabled: boolean };
+
+  /** [oslo_messaging_rabbit] amqp_durable_queues: the flag Nova declares its exchange with. */
+  amqpDurableQueues: boolean;
+  /** [notifications] notification_format (versioned, unversioned, both). */
+  notificationFormat: string;
+  /** [oslo_messaging_notifications] driver (list). */
+  notificationDrivers: readonly string[];
+
+  hwstash: {
+    /** Where hwstash keeps its own state (the embedded SQLite database). */
+    stateDir: string;
+    /** osinfo-db directory; OSINFO_SYSTEM_DIR in the environment overrides it, as for libosinfo. */
+    osinfoDir: string;
+    /** Overrides [database] connection when set. */
+    databaseConnection: string;
+    /** Overrides [DEFAULT] transport_url when set. */
+    transportUrl: string;
+    /** Overrides [libvirt] connection_uri when set. */
+    libvirtUri: string;
+    /** Host architecture override (canonical Nova Architecture); empty = uname. */
+    hostArch: string;
+    exchange: string;
+    routingKey: string;
+    /** Queue name; `{host}` is replaced by the host name. */
+    queue: string;
+    /** Dead-letter queue name; `{host}` is replaced by the host name. */
+    deadLetterQueue: string;
+    /** host:port for /healthz and /metrics; empty disables the listener. */
+    metricsAddress: string;
+    /** Start the domain after power-on/unshelve rewrites (standalone hosts, the demo). */
+    startDomains: boolean;
+    /** Instances per stash transaction. */
+    batchSize: number;
+    /** Messages in flight per consumer (AMQP prefetch). */
+    prefetch: number;
+    logLevel: LogLevel;
+    /** Seconds a SIGTERM waits for in-flight work before exiting. */
+    shutdownTimeout: number;
+    /** Publish hwstash's own notifications on the exchange. */
+    publishNotifications: boolean;
+  };
+}
