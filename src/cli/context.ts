@@ -1,0 +1,84 @@
+/**
+ * What a command needs, opened lazily and closed once: settings, host profile, osinfo index,
+ * logger. Commands ask for what they use, so `hwstash defaults` never opens a database.
+ */
+import type { Readable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
+import { loadSettings } from '../config/load.js';
+import { hostProfileFromSettings } from '../config/profile.js';
+import type { Settings } from '../config/settings.js';
+import { OsInfoIndex, OsInfoUnavailableError, resolveOsinfoDir } from '../osinfo/index.js';
+import type { Out } from './output.js';
+
+export interface CliIO {
+  stdout: Out;
+  stderr: Out;
+  stdin: Readable;
+  env: NodeJS.ProcessEnv;
+}
+
+export class CliContext {
+  configFiles: string[] = [];
+  /** What the command wants the process to exit with when it did not throw. */
+  exitCode = 0;
+  private settingsCache?: Settings;
+  private osinfoCache?: Promise<OsInfoLookup | null>;
+  private loggerCache?: Logger;
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  constructor(readonly io: CliIO) {}
+
+  settings(): Settings {
+    if (!this.settingsCache) {
+      const { settings, warnings } = loadSettings({
+        configFiles: this.configFiles.length ? this.configFiles : undefined,
+        env: this.io.env,
+      });
+      this.settingsCache = settings;
+      for (const w of warnings) this.warn(w);
+    }
+    return this.settingsCache;
+  }
+
+  profile(): HostProfile {
+    return hostProfileFromSettings(this.settings());
+  }
+
+  /** Logs go to stderr so stdout stays clean for tables and JSON. */
+  logger(): Logger {
+    this.loggerCache ??= pino(
+      { level: this.settingsCache?.hwstash.logLevel ?? 'warn', base: undefined },
+      pino.destination({ dest: 2, sync: true }),
+    );
+    return this.loggerCache;
+  }
+
+  /** The osinfo-db index, or null (said once) when the database is not installed. */
+  osinfo(): Promise<OsInfoLookup | null> {
+    this.osinfoCache ??= (async () => {
+      const dir = resolveOsinfoDir(this.settings().hwstash.osinfoDir, this.io.env);
+      try {
+        return await OsInfoIndex.load(dir);
+      } catch (err) {
+        if (!(err instanceof OsInfoUnavailableError)) throw err;
+        this.warn(`osinfo-db not found at ${dir}: libosinfo's device lists are unavailable, driver defaults apply (install Debian's osinfo-db)`);
+        return null;
+      }
+    })();
+    return this.osinfoCache;
+  }
+
+  warn(message: string): void {
+    this.io.stderr.write(`hwstash: warning: ${message}\n`);
+  }
+
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.closers.reverse()) await fn().catch(() => undefined);
+    this.closers.length = 0;
+  }
+}

@@ -1,0 +1,22 @@
+/** An error the CLI reports as one line and an exit code, never as a stack trace. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** nova-manage's exit codes for `image_property show|set`, which hwstash keeps. */
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  notFound: 2,
+  /** show: property not set; set: instance state does not allow it. */
+  notSetOrBadState: 3,
+  badFormat: 4,
+  unknownProperty: 5,
+  invalidValue: 6,
+} as const;

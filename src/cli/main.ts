@@ -1,0 +1,62 @@
+/**
+ * The `hwstash` command: global options, one command group per module, and the single place that
+ * turns errors into a message and an exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/errors.js';
+import { CliContext, type CliIO } from './context.js';
+import { CliError } from './errors.js';
+import { registerDefaults } from './defaults.js';
+
+export function processIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+}
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('hwstash')
+    .description("Keeps OpenStack guests' virtual hardware stable: stashes each instance's device buses and models in Nova's database and makes libvirt follow them.")
+    .option('--config-file <file>', 'configuration file (repeatable; later files override earlier ones). Default: /etc/nova/nova.conf then /etc/hwstash/hwstash.conf, else the embedded defaults', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout.write(s),
+      writeErr: (s) => ctx.io.stderr.write(s),
+    })
+    .hook('preAction', (thisCommand) => {
+      ctx.configFiles = thisCommand.opts<{ configFile: string[] }>().configFile;
+    });
+  registerDefaults(program, ctx);
+  return program;
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const ctx = new CliContext(io);
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    return report(err, ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function report(err: unknown, ctx: CliContext): number {
+  if (err instanceof CommanderError) {
+    // Help and version are "errors" to commander; usage mistakes are already printed.
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : err.exitCode || 1;
+  }
+  if (err instanceof CliError) {
+    ctx.io.stderr.write(`hwstash: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof ConfigError) {
+    ctx.io.stderr.write(`hwstash: configuration: ${err.message}\n`);
+    return 1;
+  }
+  ctx.io.stderr.write(`hwstash: unexpected error: ${(err as Error)?.message ?? String(err)}\n`);
+  if (ctx.io.env['HWSTASH_DEBUG']) ctx.io.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  return 1;
+}

@@ -1,0 +1,27 @@
+/** Terminal tables for people, JSON for scripts: one switch, `--format`, defaulting by TTY. */
+import Table from 'cli-table3';
+import type { Writable } from 'node:stream';
+import { CliError } from './errors.js';
+
+export type Format = 'table' | 'json';
+
+export interface Out extends Writable {
+  isTTY?: boolean;
+}
+
+export function chooseFormat(requested: string | undefined, out: Out): Format {
+  if (requested === undefined) return out.isTTY ? 'table' : 'json';
+  if (requested === 'table' || requested === 'json') return requested;
+  throw new CliError(1, `--format: ${JSON.stringify(requested)} is not allowed; allowed: table, json`);
+}
+
+export function writeJson(out: Writable, value: unknown): void {
+  out.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A plain table; cells are stringified, null shown as "-" unless told otherwise. */
+export function renderTable(head: string[], rows: ReadonlyArray<ReadonlyArray<unknown>>, nullText = '-'): string {
+  const table = new Table({ head, style: { head: [], border: [] } });
+  for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? nullText : String(c))));
+  return `${table.toString()}\n`;
+}

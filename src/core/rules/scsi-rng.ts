@@ -1,0 +1,18 @@
+/**
+ * hw_scsi_model (`_get_scsi_controller`) and hw_rng_model (the RNG device the guest config
+ * always adds for kvm/qemu), RULES.md §7. Nova never stashes these two.
+ */
+import type { Decided, RuleContext } from './context.js';
+
+/** A stashed SCSI model adds a controller; none means libvirt picks its own. */
+export function scsiModel(ctx: RuleContext): Decided {
+  if (ctx.props.hw_scsi_model !== undefined) return { value: ctx.props.hw_scsi_model, source: 'image' };
+  return { value: null, source: 'driver' };
+}
+
+/** The driver ignores the image value; kvm and qemu guests get a virtio RNG, others none. */
+export function rngModel(ctx: RuleContext): Decided {
+  const vt = ctx.host.virtType;
+  if (vt !== 'kvm' && vt !== 'qemu') return { value: null, source: 'driver' };
+  return { value: 'virtio', source: ctx.props.hw_rng_model !== undefined ? 'image' : 'driver' };
+}
