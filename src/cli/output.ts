@@ -21,7 +21,11 @@ export function writeJson(out: Writable, value: unknown): void {
 
 /** A plain table; cells are stringified, null shown as "-" unless told otherwise. */
 export function renderTable(head: string[], rows: ReadonlyArray<ReadonlyArray<unknown>>, nullText = '-'): string {
-  const table = new Table({ head, style: { head: [], border: [] } });
+  const table = new Table({
+    head,
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
   for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? nullText : String(c))));
   return `${table.toString()}\n`;
 }

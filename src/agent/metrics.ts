@@ -1,0 +1,59 @@
+/**
+ * The agent's Prometheus metrics, in one registry per agent (tests run several agents in one
+ * process). Names follow Prometheus conventions: `_total` counters, base units.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly events = new Counter({
+    name: 'hwstash_events_total',
+    help: 'Nova notifications handled, by event type and outcome (done, skipped, retried, dead_lettered)',
+    labelNames: ['event_type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly stashed = new Counter({
+    name: 'hwstash_stashed_properties_total',
+    help: 'Properties written to instance_system_metadata by the stash, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly resolveErrors = new Counter({
+    name: 'hwstash_resolve_errors_total',
+    help: 'Properties left unstashed because they do not resolve, by property and error code',
+    labelNames: ['property', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: 'hwstash_reconcile_duration_seconds',
+    help: 'Duration of host reconciles',
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  readonly busConnected = new Gauge({
+    name: 'hwstash_bus_connected',
+    help: '1 when the agent is connected to RabbitMQ',
+    registers: [this.registry],
+  });
+  readonly databaseConnected = new Gauge({
+    name: 'hwstash_database_connected',
+    help: '1 when the last database operation succeeded',
+    registers: [this.registry],
+  });
+  readonly drift = new Counter({
+    name: 'hwstash_drift_total',
+    help: 'Domains found to differ from their stash, by property',
+    labelNames: ['property'] as const,
+    registers: [this.registry],
+  });
+  readonly domainsRedefined = new Counter({
+    name: 'hwstash_domains_redefined_total',
+    help: 'Domain definitions rewritten to follow the stash, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(withDefaults = true) {
+    if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'hwstash_' });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * systemd's notify protocol (Type=notify): readiness, watchdog pings, status and stopping. Node's
+ * dgram has no Unix datagram sockets, so this goes through the native `sd-notify` addon; outside
+ * systemd (no NOTIFY_SOCKET) every call is a no-op.
+ */
+import { createRequire } from 'node:module';
+
+interface SdNotify {
+  ready(): void;
+  stopping(pid: number): void;
+  watchdog(): void;
+  watchdogInterval(): number;
+  sendStatus(text: string): void;
+}
+
+export class Systemd {
+  private readonly sd: SdNotify | null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(env: NodeJS.ProcessEnv = process.env) {
+    this.sd = env['NOTIFY_SOCKET'] ? (createRequire(import.meta.url)('sd-notify') as SdNotify) : null;
+  }
+
+  get active(): boolean {
+    return this.sd !== null;
+  }
+
+  ready(status: string): void {
+    if (!this.sd) return;
+    this.sd.sendStatus(status);
+    this.sd.ready();
+    // WatchdogSec= asks for a ping at least every interval; ping at half of it.
+    const ms = this.sd.watchdogInterval();
+    if (ms > 0) {
+      this.timer = setInterval(() => this.sd?.watchdog(), Math.max(500, Math.floor(ms / 2)));
+      this.timer.unref();
+    }
+  }
+
+  status(text: string): void {
+    this.sd?.sendStatus(text);
+  }
+
+  stopping(status: string): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (!this.sd) return;
+    this.sd.sendStatus(status);
+    this.sd.stopping(process.pid);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The option table: every option hwstash reads, with its type, default and help. Nova's options
+ * keep Nova's (Zed) names, sections and defaults so hwstash reads nova.conf as Nova does; its own
+ * live in `[hwstash]`. Loading, validation, the sample files and their test all read this table.
+ */
+import { isIP } from 'node:net';
+import { FIELD_TYPES, coerceField } from '../core/properties.js';
+import { POINTER_MODEL_OPTIONS, VIRT_TYPES } from '../core/inputs.js';
+import type { LogLevel } from './settings.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly LogLevel[];
+export const NOTIFICATION_FORMATS = ['unversioned', 'versioned', 'both'] as const;
+
+/** oslo.config's Boolean type: these words, any case. */
+export const TRUE_WORDS = ['true', '1', 'on', 'yes'] as const;
+export const FALSE_WORDS = ['false', '0', 'off', 'no'] as const;
+
+export type OptionType =
+  /** Free text; `nonEmpty` refuses the empty string. */
+  | { readonly kind: 'string'; readonly nonEmpty?: boolean }
+  | { readonly kind: 'bool' }
+  /** oslo.config Integer: an empty value means "unset", i.e. the default. */
+  | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
+  /** One of `choices`, case-sensitive; with `emptyIsNull` an empty value means null. */
+  | { readonly kind: 'choice'; readonly choices: readonly string[]; readonly emptyIsNull?: boolean }
+  /** oslo.config ListOpt: comma-separated, items trimmed, trailing commas dropped. */
+  | { readonly kind: 'list' }
+  /** oslo.config MultiStrOpt: every assignment in every file, in order; no comma splitting. */
+  | { readonly kind: 'multi' }
+  /** Nova's Architecture field, canonicalised (amd64 → x86_64); empty = unset. */
+  | { readonly kind: 'architecture' }
+  /** host:port or [v6addr]:port; empty = disabled. */
+  | { readonly kind: 'address' }
+  /** oslo.config HostDomain (Nova's [DEFAULT] host): an IP address or a DNS name that may hold `_`. */
+  | { readonly kind: 'hostdomain' };
+
+export type OptionValue = string | boolean | number | readonly string[] | null;
+
+export interface OptionSpec {
+  readonly section: string;
+  readonly name: string;
+  readonly type: OptionType;
+  /** The default; null where it is computed when loading (then `defaultText` says how). */
+  readonly default: OptionValue;
+  readonly defaultText?: string;
+  /** The value may carry a password: redacted in messages, and its file must not be world-readable. */
+  readonly secret: boolean;
+  readonly help: string;
+}
+
+const opt = (
+  section: string,
+  name: string,
+  type: OptionType,
+  dflt: OptionValue,
+  help: string,
+  extra: { secret?: boolean; defaultText?: string } = {},
+): OptionSpec => ({ section, name, type, default: dflt, help, secret: extra.secret ?? false, ...(extra.defaultText ? { defaultText: extra.defaultText } : {}) });
+
+const STRING = { kind: 'string' } as const;
+const NON_EMPTY = { kind: 'string', nonEmpty: true } as const;
+const BOOL = { kind: 'bool' } as const;
+
+export const OPTIONS: readonly OptionSpec[] = [
+  // ---- Nova's options, read from nova.conf ----
+  opt('DEFAULT', 'host', { kind: 'hostdomain' }, null, 'Name of this compute host as Nova knows it (instances.host); hwstash handles the instances and notifications of this host only.', {
+    defaultText: "this machine's hostname",
+  }),
+  opt('DEFAULT', 'transport_url', STRING, 'rabbit://127.0.0.1:5672/', "Nova's message bus, rabbit://user:password@host:port[,user:password@host2:port]/vhost. Nova's default rabbit:// means the same.", {
+    secret: true,
+  }),
+  opt('DEFAULT', 'control_exchange', NON_EMPTY, 'nova', 'The exchange Nova sends its notifications to.'),
+  opt('DEFAULT', 'pointer_model', { kind: 'choice', choices: POINTER_MODEL_OPTIONS, emptyIsNull: true }, 'usbtablet', 'Generic pointer device of guests (decides hw_pointer_model and hw_input_bus).'),
+  opt('database', 'connection', STRING, null, "SQLAlchemy URL of Nova's cell database (mysql+pymysql://…, postgresql://…, sqlite:///…).", {
+    secret: true,
+    defaultText: 'a SQLite file hwstash.sqlite in [hwstash] state_dir',
+  }),
+  opt('libvirt', 'virt_type', { kind: 'choice', choices: VIRT_TYPES }, 'kvm', 'Libvirt domain type; decides the allowed buses and the driver defaults.'),
+  opt('libvirt', 'connection_uri', STRING, '', "Libvirt connection URI; empty means the default for virt_type (qemu:///system, lxc:///, vz:///system)."),
+  opt('libvirt', 'hw_machine_type', { kind: 'list' }, [], 'Default machine type per architecture, as arch=machine entries (x86_64=q35,aarch64=virt).'),
+  opt('libvirt', 'use_virtio_for_bridges', BOOL, true, 'Use virtio network interfaces where neither the image nor libosinfo names a model.'),
+  opt('spice', 'enabled', BOOL, false, 'SPICE consoles; affects the default video model and pointer.'),
+  opt('spice', 'agent_enabled', BOOL, true, 'SPICE guest agent; with SPICE on and VNC off there is no tablet.'),
+  opt('vnc', 'enabled', BOOL, true, 'VNC consoles; with neither VNC nor SPICE a guest has no video device.'),
+  opt('oslo_messaging_rabbit', 'amqp_durable_queues', BOOL, false, 'Whether Nova declares its exchanges durable; hwstash must declare them the same way.'),
+  opt('oslo_messaging_notifications', 'driver', { kind: 'multi' }, [], 'Notification drivers; Nova sends versioned notifications on the bus only with messagingv2.'),
+  opt('oslo_messaging_notifications', 'transport_url', STRING, '', 'A separate message bus for notifications; empty means [DEFAULT] transport_url.', {
+    secret: true,
+  }),
+  opt('notifications', 'notification_format', { kind: 'choice', choices: NOTIFICATION_FORMATS }, 'unversioned', 'Nova sends versioned notifications only with versioned or both.'),
+  opt('notifications', 'versioned_notifications_topics', { kind: 'list' }, ['versioned_notifications'], 'Topics of versioned notifications; the first one names hwstash\'s routing key.'),
+
+  // ---- hwstash's own options ----
+  opt('hwstash', 'state_dir', NON_EMPTY, '/var/lib/hwstash', 'Directory for hwstash\'s own state (the SQLite database when no database is configured); relative paths are resolved against the working directory.'),
+  opt('hwstash', 'osinfo_dir', NON_EMPTY, '/usr/share/osinfo', 'The osinfo-db directory (OSINFO_SYSTEM_DIR in the environment overrides it, as for libosinfo).'),
+  opt('hwstash', 'database_connection', STRING, '', 'SQLAlchemy URL; overrides [database] connection when set.', { secret: true }),
+  opt('hwstash', 'transport_url', STRING, '', 'Message bus URL; overrides [oslo_messaging_notifications] and [DEFAULT] transport_url when set.', { secret: true }),
+  opt('hwstash', 'libvirt_uri', STRING, '', 'Libvirt URI; overrides [libvirt] connection_uri when set.'),
+  opt('hwstash', 'host_arch', { kind: 'architecture' }, '', "Host architecture (Nova's names: x86_64, aarch64, ppc64le, s390x …); empty means uname -m."),
+  opt('hwstash', 'exchange', STRING, '', 'Exchange to bind to; empty means [DEFAULT] control_exchange (nova).'),
+  opt('hwstash', 'routing_key', STRING, '', 'Routing key to bind; empty means the first [notifications] versioned_notifications_topics entry + ".info" (versioned_notifications.info).'),
+  opt('hwstash', 'queue', NON_EMPTY, 'hwstash.{host}', "hwstash's own durable queue; {host} is replaced by [DEFAULT] host. Never nova-compute's queues."),
+  opt('hwstash', 'dead_letter_queue', NON_EMPTY, 'hwstash.{host}.dead', 'Where messages that cannot be processed go, with the reason; {host} as for queue.'),
+  opt('hwstash', 'metrics_address', { kind: 'address' }, '127.0.0.1:9465', 'host:port of the /healthz and /metrics listener; empty disables it.'),
+  opt('hwstash', 'start_domains', BOOL, false, 'Start the domain after power-on/unshelve rewrites (standalone hosts and demos; with Nova, Nova starts it).'),
+  opt('hwstash', 'batch_size', { kind: 'int', min: 1, max: 10000 }, 200, 'Instances per stash transaction.'),
+  opt('hwstash', 'prefetch', { kind: 'int', min: 1, max: 1000 }, 32, 'Messages in flight per consumer (AMQP prefetch).'),
+  opt('hwstash', 'log_level', { kind: 'choice', choices: LOG_LEVELS }, 'info', 'Log level.'),
+  opt('hwstash', 'shutdown_timeout', { kind: 'int', min: 0 }, 20, 'Seconds a SIGTERM waits for in-flight work before exiting.'),
+  opt('hwstash', 'publish_notifications', BOOL, true, "Publish hwstash's own notifications on the exchange."),
+];
+
+const BY_ID = new Map(OPTIONS.map((o) => [`${o.section}.${o.name}`, o]));
+
+/** The spec of `[section] name`, or undefined when hwstash does not read that option. */
+export function findOption(section: string, name: string): OptionSpec | undefined {
+  return BY_ID.get(`${section}.${name}`);
+}
+
+export function optionSpec(section: string, name: string): OptionSpec {
+  const spec = findOption(section, name);
+  if (!spec) throw new Error(`no option [${section}] ${name} in the option table`);
+  return spec;
+}
+
+/** What a value of this option may be, for "…; allowed: <this>". */
+export function allowedText(spec: OptionSpec): string {
+  const t = spec.type;
+  switch (t.kind) {
+    case 'string':
+      return t.nonEmpty ? 'any non-empty text' : 'any text';
+    case 'bool':
+      return [...TRUE_WORDS, ...FALSE_WORDS].join(', ') + ' (any case)';
+    case 'int': {
+      if (t.min !== undefined && t.max !== undefined) return `an integer from ${t.min} to ${t.max}`;
+      if (t.min !== undefined) return `an integer of at least ${t.min}`;
+      if (t.max !== undefined) return `an integer of at most ${t.max}`;
+      return 'an integer';
+    }
+    case 'choice':
+      return t.choices.join(', ') + (t.emptyIsNull ? ', or empty for none' : '');
+    case 'list':
+    case 'multi':
+      return 'any text';
+    case 'architecture':
+      return FIELD_TYPES.Architecture.values!.join(', ') + ', or empty for the machine\'s own (uname -m)';
+    case 'address':
+      return 'host:port or [IPv6 address]:port with a port from 0 to 65535, or empty to disable';
+    case 'hostdomain':
+      return 'an IP address or a host name of labels of letters, digits, - and _ (up to 63 each, 253 in all)';
+  }
+}
+
+/** Thrown by convertOptionValue; the caller adds where the value came from. */
+export class OptionValueError extends Error {
+  constructor(readonly spec: OptionSpec) {
+    super(`allowed: ${allowedText(spec)}`);
+    this.name = 'OptionValueError';
+  }
+}
+
+const DOMAIN_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
+
+/** oslo.config types.HostDomain; returns the name without a trailing dot, or null. */
+function hostDomain(value: string): string | null {
+  if (isIP(value)) return value;
+  if (value.length === 0 || value.length > 253) return null;
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  const labels = name.split('.');
+  if (!/[A-Za-z-]/.test(labels[labels.length - 1]!)) return null;
+  return labels.every((l) => DOMAIN_LABEL.test(l)) ? name : null;
+}
+
+const ADDRESS = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]/]+)):(\d{1,5})$/;
+
+/**
+ * Convert one raw value (already substituted) the way oslo.config's type would, or throw
+ * OptionValueError. Returns undefined for "unset" (an empty integer), which means the default.
+ */
+export function convertOptionValue(spec: OptionSpec, raw: string): OptionValue | undefined {
+  const t = spec.type;
+  const refuse = (): never => {
+    throw new OptionValueError(spec);
+  };
+  switch (t.kind) {
+    case 'string':
+      if (t.nonEmpty && raw === '') refuse();
+      return raw;
+    case 'bool': {
+      const s = raw.toLowerCase();
+      if ((TRUE_WORDS as readonly string[]).includes(s)) return true;
+      if ((FALSE_WORDS as readonly string[]).includes(s)) return false;
+      return refuse();
+    }
+    case 'int': {
+      const s = raw.trim();
+      if (s === '') return undefined;
+      if (!/^[+-]?\d+$/.test(s)) refuse();
+      const n = Number(s);
+      if (!Number.isSafeInteger(n)) refuse();
+      if (t.min !== undefined && n < t.min) refuse();
+      if (t.max !== undefined && n > t.max) refuse();
+      return n;
+    }
+    case 'choice':
+      if (raw === '' && t.emptyIsNull) return null;
+      if (!t.choices.includes(raw)) refuse();
+      return raw;
+    case 'list': {
+      const s = raw.trim().replace(/,+$/, '');
+      return s === '' ? [] : s.split(',').map((item) => item.trim());
+    }
+    case 'multi':
+      return [raw];
+    case 'architecture':
+      if (raw === '') return '';
+      try {
+        return coerceField(`[${spec.section}] ${spec.name}`, FIELD_TYPES.Architecture, raw);
+      } catch {
+        return refuse();
+      }
+    case 'address': {
+      if (raw === '') return '';
+      const m = ADDRESS.exec(raw);
+      if (!m || Number(m[3]) > 65535) refuse();
+      return raw;
+    }
+    case 'hostdomain':
+      return hostDomain(raw) ?? refuse();
+  }
+}
+
+/** The sections hwstash reads, in table order. */
+export const OPTION_SECTIONS: readonly string[] = [...new Set(OPTIONS.map((o) => o.section))];
