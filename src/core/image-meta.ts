@@ -74,9 +74,29 @@ export class ImageMetaError extends Error {
  */
 function pythonStr(value: unknown): unknown {
   if (typeof value === 'boolean') return value ? 'True' : 'False';
-  // JSON cannot tell 2 from 2.0, so integers print as Python ints; other numbers agree already.
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return pythonNumberStr(value);
   return value;
+}
+
+/**
+ * Python's `str()` of a number read from JSON. JSON cannot tell 2 from 2.0, so integers print as
+ * Python ints. Both languages print the shortest round-tripping digits; they differ only in when
+ * they switch to exponent notation (Python below 1e-4, with at least two exponent digits;
+ * JavaScript below 1e-6). Non-integers of 1e16 and above do not exist in binary64.
+ */
+function pythonNumberStr(n: number): string {
+  if (Number.isInteger(n) || Math.abs(n) >= 1e-4) return String(n);
+  const [mantissa, exp] = n.toExponential().split('e') as [string, string];
+  const e = Number(exp);
+  return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
+/** Python's truth value of a JSON value (`elif vmware_adaptertype:`). */
+function pythonTruthy(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === 0 || value === '') return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === 'object') return Object.keys(value).length > 0;
+  return true;
 }
 
 function coerceInto(props: ImageProps, inputKey: string, field: ImageField, raw: unknown): void {
@@ -106,7 +126,7 @@ export function coerceImageProps(raw: Readonly<Record<string, unknown>>): ImageP
   const adapter = raw['vmware_adaptertype'];
   if (adapter === 'ide') {
     props.hw_disk_bus = 'ide';
-  } else if (adapter !== undefined && adapter !== null && adapter !== '' && adapter !== false && adapter !== 0) {
+  } else if (pythonTruthy(adapter)) {
     props.hw_disk_bus = 'scsi';
     coerceInto(props, 'vmware_adaptertype', 'hw_scsi_model', adapter);
   }

@@ -10,9 +10,11 @@ export function scsiModel(ctx: RuleContext): Decided {
   return { value: null, source: 'driver' };
 }
 
-/** The driver ignores the image value; kvm and qemu guests get a virtio RNG, others none. */
+/**
+ * The driver ignores the image value (its enum only allows virtio anyway): kvm and qemu guests
+ * always get a virtio RNG, others none, so the source is always the driver.
+ */
 export function rngModel(ctx: RuleContext): Decided {
   const vt = ctx.host.virtType;
-  if (vt !== 'kvm' && vt !== 'qemu') return { value: null, source: 'driver' };
-  return { value: 'virtio', source: ctx.props.hw_rng_model !== undefined ? 'image' : 'driver' };
+  return { value: vt === 'kvm' || vt === 'qemu' ? 'virtio' : null, source: 'driver' };
 }
