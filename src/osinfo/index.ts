@@ -1,0 +1,3 @@
+export { OsInfoIndex } from './osinfo-index.js';
+export { OsInfoDbError, OsInfoUnavailableError } from './errors.js';
+export { DEFAULT_OSINFO_DIR, resolveOsinfoDir } from './resolve-dir.js';
