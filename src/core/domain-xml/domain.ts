@@ -24,7 +24,10 @@ export function diskDevice(disk: XmlNode): string {
   return attr(disk, 'device') ?? 'disk';
 }
 
-/** A short human label for a device element, for change lists and reports. */
+/**
+ * A short human label for a device element, for change lists and reports. `position` is its
+ * index among the devices of the same element name, used where nothing names it better.
+ */
 export function describeDevice(el: XmlNode, position: number): string {
   const tag = tagOf(el);
   switch (tag) {
@@ -45,4 +48,15 @@ export function describeDevice(el: XmlNode, position: number): string {
     default:
       return `${tag} #${position + 1}`;
   }
+}
+
+/** Every device with its label, numbering each element name separately. */
+export function labelledDevices(domain: XmlNode): Array<{ device: XmlNode; label: string }> {
+  const seen = new Map<string, number>();
+  return devicesNamed(domain).map((device) => {
+    const tag = tagOf(device);
+    const position = seen.get(tag) ?? 0;
+    seen.set(tag, position + 1);
+    return { device, label: describeDevice(device, position) };
+  });
 }

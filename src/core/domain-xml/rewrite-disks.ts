@@ -2,7 +2,7 @@
  * hw_disk_bus, hw_cdrom_bus, hw_floppy_bus: every `<disk>` of that device type gets the stashed
  * `<target bus>`, and names (`<target dev>`) are made to match the bus prefix again.
  */
-import type { PropertyName } from '../properties.js';
+import { DISK_BUSES, type PropertyName } from '../properties.js';
 import { busPrefix, indexToSuffix, parseDeviceName } from './device-names.js';
 import { describeDevice, devicesNamed, diskDevice } from './domain.js';
 import { DomainXmlError } from './errors.js';
@@ -21,7 +21,7 @@ const TARGET_ATTR_BUSES: Readonly<Record<string, readonly string[]>> = {
   rotation_rate: ['scsi', 'ide', 'sata'],
 };
 
-/** `<driver>` attributes (and the `model` of `<disk>`) that only a virtio disk has. */
+/** `<driver>` attributes that only a virtio disk has (as has `<disk model>`). */
 const VIRTIO_DRIVER_ATTRS = ['queues', 'queue_size', 'iothread', 'iommu', 'ats', 'packed', 'page_per_vq'];
 
 interface DiskEntry {
@@ -56,7 +56,8 @@ export function rewriteDisks(ctx: RewriteContext): void {
     // null is no decision for a bus: the disk exists because of its block device mapping.
     if (want === undefined || want === null || want === entry.bus) continue;
     if (busPrefix(want) === null) {
-      throw new DomainXmlError(`${entry.property}=${want} cannot be applied to ${entry.label}: libvirt has no such disk bus for a guest with disks`);
+      const usable = DISK_BUSES.filter((b) => busPrefix(b) !== null).join(', ');
+      throw new DomainXmlError(`${entry.property}=${want} cannot be applied to ${entry.label}: ${want} is not a bus libvirt attaches disks to; allowed: ${usable}`);
     }
     moveToBus(ctx, entry, want);
   }
@@ -75,8 +76,10 @@ function moveToBus(ctx: RewriteContext, entry: DiskEntry, bus: string): void {
 
   dropAddress(ctx, entry.disk, property, entry.label);
   for (const [name, buses] of Object.entries(TARGET_ATTR_BUSES)) {
-    if (!buses.includes(bus) && removeAttr(entry.target, name)) {
-      record(ctx, { property, element: entry.label, aspect: `target ${name}`, from: 'set', to: null });
+    const value = attr(entry.target, name);
+    if (value !== undefined && !buses.includes(bus)) {
+      removeAttr(entry.target, name);
+      record(ctx, { property, element: entry.label, aspect: `target ${name}`, from: value, to: null });
     }
   }
   if (from === 'virtio' && bus !== 'virtio') dropVirtioOnly(ctx, entry, property);
@@ -84,13 +87,15 @@ function moveToBus(ctx: RewriteContext, entry: DiskEntry, bus: string): void {
 
 function dropVirtioOnly(ctx: RewriteContext, entry: DiskEntry, property: PropertyName): void {
   const model = attr(entry.disk, 'model');
-  if (model !== undefined && removeAttr(entry.disk, 'model')) {
+  if (model !== undefined) {
+    removeAttr(entry.disk, 'model');
     record(ctx, { property, element: entry.label, aspect: 'model', from: model, to: null });
   }
   for (const driver of children(entry.disk, 'driver')) {
     for (const name of VIRTIO_DRIVER_ATTRS) {
       const value = attr(driver, name);
-      if (value !== undefined && removeAttr(driver, name)) {
+      if (value !== undefined) {
+        removeAttr(driver, name);
         record(ctx, { property, element: entry.label, aspect: `driver ${name}`, from: value, to: null });
       }
     }

@@ -1,5 +1,5 @@
 /** hw_machine_type: `<os><type machine>`, and the PCI layout that belongs to the old chipset. */
-import { describeDevice, devicesNamed } from './domain.js';
+import { labelledDevices } from './domain.js';
 import { DomainXmlError } from './errors.js';
 import { machineFamily, machineSatisfies } from './machine-type.js';
 import { dropAddress, record, type RewriteContext } from './rewrite-context.js';
@@ -29,17 +29,16 @@ export function rewriteMachineType(ctx: RewriteContext): void {
 function dropChipsetLayout(ctx: RewriteContext, toFamily: string): void {
   const devices = firstChild(ctx.domain, 'devices');
   if (!devices) return;
-  devicesNamed(ctx.domain).forEach((device, position) => {
-    const label = describeDevice(device, position);
+  for (const { device, label } of labelledDevices(ctx.domain)) {
     if (tagOf(device) === 'controller') {
       const type = attr(device, 'type');
       if (type === 'pci' || (type === 'ide' && toFamily === 'q35')) {
         removeChild(devices, device);
         const model = attr(device, 'model');
         record(ctx, { property: 'hw_machine_type', element: label, aspect: 'device', from: model ? `${type} ${model}` : type, to: null });
-        return;
+        continue;
       }
     }
     dropAddress(ctx, device, 'hw_machine_type', label, 'pci');
-  });
+  }
 }

@@ -70,7 +70,6 @@ export function rootElement(nodes: XmlNode[], rootName: string, what = 'XML docu
 // Escaping
 
 // XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates, U+FFFE and U+FFFF.
-// eslint-disable-next-line no-control-regex
 const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function refuseForbidden(value: string, what: string): void {
@@ -288,6 +287,8 @@ export function removeChild(parent: XmlNode, child: XmlNode): void {
   if (at < 0) return;
   if (at > 0 && isBlank(nodes[at - 1])) nodes.splice(at - 1, 2);
   else nodes.splice(at, 1);
+  // An element left with only layout whitespace becomes empty (`<controller …/>`).
+  if (nodes.every(isBlank)) nodes.length = 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,6 +340,10 @@ function write(nodes: XmlNode[], out: string[]): void {
 /** Serialise top-level nodes back to XML text. */
 export function serializeXml(nodes: XmlNode[]): string {
   const out: string[] = [];
-  write(nodes, out);
+  nodes.forEach((node, i) => {
+    // The parser drops whitespace between top-level nodes; keep the declaration on its own line.
+    if (i > 0 && tagOf(nodes[i - 1]!).startsWith('?') && isElement(node)) out.push('\n');
+    write([node], out);
+  });
   return out.join('');
 }
