@@ -29,7 +29,7 @@ import type { BackoffPolicy } from './backoff.js';
 import type { ConnectedEvent, ConnectionManager } from './connection.js';
 import { decodeNotification, DEFAULT_MAX_BODY_BYTES } from './envelope.js';
 import type { Notification } from './envelope.js';
-import { MalformedMessageError, PermanentError, describeError, isPermanent } from './errors.js';
+import { MalformedMessageError, PermanentError, describeError, isAbandon, isPermanent } from './errors.js';
 import { KeyedSerial } from './keyed-serial.js';
 import { RecentIds } from './recent-ids.js';
 import { settlesWithin, sleep } from './wait.js';
@@ -43,6 +43,8 @@ export interface DeliveryContext {
   /** 1 for the first call; retries count up. */
   attempt: number;
   routingKey: string;
+  /** Aborted when the consumer stops or the channel closes: long waits in a handler end early. */
+  signal: AbortSignal;
 }
 
 /** Resolves once the effect is committed; throws with `permanent: true` to skip retries. */
@@ -378,6 +380,7 @@ export class NotificationConsumer extends EventEmitter {
           redelivered: msg.fields.redelivered,
           attempt,
           routingKey: msg.fields.routingKey,
+          signal,
         });
         if (outcome !== 'done' && outcome !== 'skipped') {
           throw new PermanentError(`handler returned ${JSON.stringify(outcome)}; expected 'done' or 'skipped'`);
@@ -389,6 +392,7 @@ export class NotificationConsumer extends EventEmitter {
         return;
       } catch (err) {
         const reason = describeError(err);
+        if (isAbandon(err)) return this.abandon(n, reason);
         if (isPermanent(err) || attempt >= this.retryAttempts) {
           await this.deadLetter(session, msg, reason, n.eventType, n.messageId, attempt);
           return;

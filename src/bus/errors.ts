@@ -46,6 +46,19 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * For handlers: stop without an outcome (the agent is shutting down while waiting for its
+ * database). The message is neither acked nor dead-lettered; the broker redelivers it.
+ */
+export class AbandonError extends Error {
+  override readonly name = 'AbandonError';
+  readonly abandon = true;
+}
+
+export function isAbandon(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { abandon?: unknown }).abandon === true;
+}
+
 export function isPermanent(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === true;
 }

@@ -9,6 +9,9 @@ import { loadSettings } from '../config/load.js';
 import { hostProfileFromSettings } from '../config/profile.js';
 import type { Settings } from '../config/settings.js';
 import { OsInfoIndex, OsInfoUnavailableError, resolveOsinfoDir } from '../osinfo/index.js';
+import { Hypervisor } from '../hypervisor/index.js';
+import { DatabaseUnavailableError, Store } from '../store/index.js';
+import { CliError } from './errors.js';
 import type { Out } from './output.js';
 
 export interface CliIO {
@@ -25,6 +28,8 @@ export class CliContext {
   private settingsCache?: Settings;
   private osinfoCache?: Promise<OsInfoLookup | null>;
   private loggerCache?: Logger;
+  private storeCache?: Promise<Store>;
+  private hypervisorCache?: Promise<Hypervisor>;
   private readonly closers: Array<() => Promise<void>> = [];
 
   constructor(readonly io: CliIO) {}
@@ -67,6 +72,35 @@ export class CliContext {
       }
     })();
     return this.osinfoCache;
+  }
+
+  /**
+   * The database, opened once. An unreachable database is one line naming where and why
+   * (never the password), exit 1.
+   */
+  store(): Promise<Store> {
+    this.storeCache ??= (async () => {
+      try {
+        const store = await Store.open(this.settings().databaseConnection, { logger: this.logger() });
+        this.onClose(() => store.close());
+        return store;
+      } catch (err) {
+        if (err instanceof DatabaseUnavailableError) throw new CliError(1, err.message);
+        throw err;
+      }
+    })();
+    return this.storeCache;
+  }
+
+  /** libvirt at [hwstash] libvirt_uri / [libvirt] connection_uri, opened once. */
+  hypervisor(): Promise<Hypervisor> {
+    this.hypervisorCache ??= (async () => {
+      const uri = this.settings().libvirt.connectionUri;
+      const hv = await Hypervisor.open(uri, { logger: this.logger() });
+      this.onClose(() => hv.close());
+      return hv;
+    })();
+    return this.hypervisorCache;
   }
 
   warn(message: string): void {

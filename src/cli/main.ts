@@ -6,7 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { CliContext, type CliIO } from './context.js';
 import { CliError } from './errors.js';
+import { registerAgent } from './agent.js';
 import { registerDefaults } from './defaults.js';
+import { registerDemo } from './demo.js';
+import { registerEmit } from './emit.js';
 
 export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
@@ -25,7 +28,10 @@ export function buildProgram(ctx: CliContext): Command {
     .hook('preAction', (thisCommand) => {
       ctx.configFiles = thisCommand.opts<{ configFile: string[] }>().configFile;
     });
+  registerAgent(program, ctx);
   registerDefaults(program, ctx);
+  registerEmit(program, ctx);
+  registerDemo(program, ctx);
   return program;
 }
 

@@ -70,6 +70,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     secret: true,
   }),
   opt('DEFAULT', 'control_exchange', NON_EMPTY, 'nova', 'The exchange Nova sends its notifications to.'),
+  opt('DEFAULT', 'state_path', NON_EMPTY, '/var/lib/nova', "Nova's top-level state directory (nova.conf refers to it as $state_path)."),
+  opt('DEFAULT', 'instances_path', NON_EMPTY, '/var/lib/nova/instances', "Where Nova keeps instance disks (<instances_path>/<uuid>/disk); used when hwstash builds a domain for an unshelved instance."),
+  opt('DEFAULT', 'instance_name_template', NON_EMPTY, 'instance-%08x', "Nova's domain name template; %08x (or %d, %x) is the instance's database id."),
   opt('DEFAULT', 'pointer_model', { kind: 'choice', choices: POINTER_MODEL_OPTIONS, emptyIsNull: true }, 'usbtablet', 'Generic pointer device of guests (decides hw_pointer_model and hw_input_bus).'),
   opt('database', 'connection', STRING, null, "SQLAlchemy URL of Nova's cell database (mysql+pymysql://…, postgresql://…, sqlite:///…).", {
     secret: true,
@@ -79,6 +82,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('libvirt', 'connection_uri', STRING, '', "Libvirt connection URI; empty means the default for virt_type (qemu:///system, lxc:///, vz:///system)."),
   opt('libvirt', 'hw_machine_type', { kind: 'list' }, [], 'Default machine type per architecture, as arch=machine entries (x86_64=q35,aarch64=virt).'),
   opt('libvirt', 'use_virtio_for_bridges', BOOL, true, 'Use virtio network interfaces where neither the image nor libosinfo names a model.'),
+  opt('libvirt', 'rng_dev_path', NON_EMPTY, '/dev/urandom', 'Host file behind the guests\' virtio RNG device.'),
   opt('spice', 'enabled', BOOL, false, 'SPICE consoles; affects the default video model and pointer.'),
   opt('spice', 'agent_enabled', BOOL, true, 'SPICE guest agent; with SPICE on and VNC off there is no tablet.'),
   opt('vnc', 'enabled', BOOL, true, 'VNC consoles; with neither VNC nor SPICE a guest has no video device.'),

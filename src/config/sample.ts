@@ -91,6 +91,8 @@ export const EMBEDDED_SAMPLE: SampleSpec = {
     'oslo_messaging_notifications.driver': 'messagingv2',
     'notifications.notification_format': 'versioned',
     'hwstash.state_dir': './state',
+    // No nova-compute here to start the demo's guests: hwstash starts them itself.
+    'hwstash.start_domains': 'true',
   },
 };
 

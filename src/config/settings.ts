@@ -19,6 +19,10 @@ export interface Settings {
   transportUrl: string;
   /** [DEFAULT] pointer_model (usbtablet, ps2mouse, or empty = null). */
   pointerModel: PointerModelOption | null;
+  /** [DEFAULT] instances_path: instance disks live at <instances_path>/<uuid>/disk. */
+  instancesPath: string;
+  /** [DEFAULT] instance_name_template: libvirt domain names (instance-%08x of instances.id). */
+  instanceNameTemplate: string;
 
   /** [database] connection, SQLAlchemy form (mysql+pymysql://…, postgresql://…, sqlite:///…). */
   databaseConnection: string;
@@ -32,6 +36,8 @@ export interface Settings {
     hwMachineType: readonly string[];
     /** [libvirt] use_virtio_for_bridges */
     useVirtioForBridges: boolean;
+    /** [libvirt] rng_dev_path: the host file behind the virtio RNG. */
+    rngDevPath: string;
   };
   spice: { enabled: boolean; agentEnabled: boolean };
   vnc: { enabled: boolean };

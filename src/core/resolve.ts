@@ -99,7 +99,7 @@ export function resolve(input: ResolveInput): Resolution {
     hw_cdrom_bus: () => deviceBus(ctx, 'cdrom', machine.value, 'hw_cdrom_bus'),
     hw_disk_bus: () => deviceBus(ctx, 'disk', machine.value, 'hw_disk_bus'),
     hw_floppy_bus: () => deviceBus(ctx, 'floppy', machine.value, 'hw_floppy_bus'),
-    hw_rescue_bus: () => rescueBus(ctx, machine.value),
+    hw_rescue_bus: () => rescueBus(ctx, (device) => decided(`hw_${device}_bus`)),
     hw_input_bus: () => pointerOnce().inputBus,
     hw_pointer_model: () => pointerOnce().pointerModel,
     hw_rng_model: () => rngModel(ctx),
@@ -107,11 +107,27 @@ export function resolve(input: ResolveInput): Resolution {
     hw_video_model: () => videoModel(ctx),
     hw_vif_model: () => vifModel(ctx),
   };
+  // Each property is decided once; the rescue bus reuses the disk, cdrom and floppy decisions.
+  const memo = new Map<PropertyName, Decided | RuleError>();
+  const decided = (name: PropertyName): Decided => {
+    let r = memo.get(name);
+    if (r === undefined) {
+      try {
+        r = decide(name, rules[name]);
+      } catch (err) {
+        if (!(err instanceof RuleError)) throw err;
+        r = err;
+      }
+      memo.set(name, r);
+    }
+    if (r instanceof RuleError) throw r;
+    return r;
+  };
 
   const result: Resolution = { properties: {}, errors: {} };
   for (const name of PROPERTY_NAMES) {
     try {
-      result.properties[name] = decide(name, rules[name]);
+      result.properties[name] = decided(name);
     } catch (err) {
       if (!(err instanceof RuleError)) throw err;
       result.errors[name] = failure(err);

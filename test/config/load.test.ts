@@ -114,7 +114,7 @@ describe("Nova's defaults and hwstash's derived values", () => {
     const { settings } = load([['empty.conf', '']]);
     expect(settings.host).toBe('cmp-7');
     expect(settings.pointerModel).toBe('usbtablet');
-    expect(settings.libvirt).toEqual({ virtType: 'kvm', connectionUri: 'qemu:///system', hwMachineType: [], useVirtioForBridges: true });
+    expect(settings.libvirt).toEqual({ virtType: 'kvm', connectionUri: 'qemu:///system', hwMachineType: [], useVirtioForBridges: true, rngDevPath: '/dev/urandom' });
     expect(settings.spice).toEqual({ enabled: false, agentEnabled: true });
     expect(settings.vnc).toEqual({ enabled: true });
     expect(settings.amqpDurableQueues).toBe(false);

@@ -433,7 +433,10 @@ describe('§9.2 the live domain wins', () => {
     { name: 'domain input bus and pointer', domain: domain({ hw_input_bus: 'virtio', hw_pointer_model: 'usbtablet' }),
       want: { hw_input_bus: ['virtio', 'domain'], hw_pointer_model: ['usbtablet', 'domain'] } },
     { name: 'domain scsi model', domain: domain({ hw_scsi_model: 'virtio-scsi' }), want: { hw_scsi_model: ['virtio-scsi', 'domain'] } },
-    { name: 'rescue bus is not read from the domain', domain: domain({ hw_rescue_bus: 'usb', hw_disk_bus: 'scsi' }), want: { hw_rescue_bus: ['virtio', 'driver'] } },
+    // A domain has no rescue device to read; legacy rescue then uses the disk bus the instance
+    // really has (after the stash Nova reads it from system_metadata), here the domain's.
+    { name: 'rescue bus is not read from the domain but follows its disk bus', domain: domain({ hw_rescue_bus: 'usb', hw_disk_bus: 'scsi' }), want: { hw_rescue_bus: ['scsi', 'domain'] } },
+    { name: 'stable rescue on cdrom follows the domain cdrom bus', image: { hw_rescue_device: 'cdrom' }, domain: domain({ hw_cdrom_bus: 'sata' }), want: { hw_rescue_bus: ['sata', 'domain'] } },
   ];
   test.each(byName(rows))('%s', (_n, row) => check(row));
 });

@@ -1,6 +1,7 @@
 /** Domain XML: read what a domain uses, rewrite it to follow the stash, build a new one. */
 export { DomainXmlError } from './errors.js';
 export { readDomainFacts, type DomainReading, type IgnoredReading } from './read.js';
+export { domainIdentity, type DomainIdentity } from './identity.js';
 export { rewriteDomain, type Change, type RewriteOptions, type RewriteResult } from './rewrite.js';
 export {
   buildDomain,

@@ -59,12 +59,12 @@ export function deviceBus(ctx: RuleContext, device: BusDeviceType, machine: stri
 /**
  * hw_rescue_bus, with the image acting as its own rescue image. Legacy rescue (neither
  * hw_rescue_device nor hw_rescue_bus) uses the disk bus; stable-device rescue validates both.
+ * `busOf` gives the instance's effective bus of a device type: after the stash, Nova reads the
+ * rescue image's buses from system_metadata, so a stashed (or domain-given) disk bus carries over.
  */
-export function rescueBus(ctx: RuleContext, machine: string | null): Decided {
+export function rescueBus(ctx: RuleContext, busOf: (device: BusDeviceType) => Decided): Decided {
   const { props, host } = ctx;
-  if (props.hw_rescue_device === undefined && props.hw_rescue_bus === undefined) {
-    return deviceBus(ctx, 'disk', machine, 'hw_rescue_bus');
-  }
+  if (props.hw_rescue_device === undefined && props.hw_rescue_bus === undefined) return busOf('disk');
   if (host.virtType === 'lxc') {
     throw new RuleError('InstanceNotRescuable', 'hw_rescue_bus', props.hw_rescue_bus ?? props.hw_rescue_device ?? null, 'image', [],
       'cannot be used: stable device rescue is not supported by virt_type lxc');
@@ -86,5 +86,5 @@ export function rescueBus(ctx: RuleContext, machine: string | null): Decided {
     throw new RuleError('UnsupportedRescueDevice', 'hw_rescue_device', device, 'image', RESCUE_DEVICES.filter((d) => d !== 'lun'),
       'needs hw_rescue_bus: Nova has no default bus for a lun rescue device');
   }
-  return deviceBus(ctx, device as BusDeviceType, machine, 'hw_rescue_bus');
+  return busOf(device as BusDeviceType);
 }

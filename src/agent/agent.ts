@@ -1,0 +1,288 @@
+/**
+ * The agent's lifecycle: parts start in order (database, libvirt, osinfo, health, bus), the host
+ * is reconciled (the restart hook), events are consumed; on stop, in-flight work drains within a
+ * bounded time and the parts close in reverse order.
+ */
+import type { Logger } from 'pino';
+import { ConnectionManager } from '../bus/connection.js';
+import { NotificationConsumer, consumerSettings } from '../bus/consumer.js';
+import { NotificationPublisher } from '../bus/publisher.js';
+import { redactUrl } from '../bus/transport-url.js';
+import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
+import type { Settings } from '../config/settings.js';
+import { Hypervisor } from '../hypervisor/index.js';
+import { DatabaseUnavailableError, Store } from '../store/index.js';
+import { DatabaseGate } from './database-gate.js';
+import { DomainSync } from './domain-sync.js';
+import { EventHandlers } from './handlers.js';
+import { HealthServer } from './health.js';
+import { AgentMetrics } from './metrics.js';
+import { reconcileHost, type ReconcileSummary } from './reconcile.js';
+import { Systemd } from './systemd.js';
+
+export interface AgentOptions {
+  settings: Settings;
+  profile: HostProfile;
+  osinfo: OsInfoLookup | null;
+  logger: Logger;
+  /** Runs after the database is open and before the start-up reconcile (the demo seeds here). */
+  prepare?: (store: Store, hypervisor: Hypervisor | null) => Promise<void>;
+  systemd?: Systemd;
+  /** Override [hwstash] metrics_address (tests use port 0). */
+  metricsAddress?: string;
+}
+
+export class Agent {
+  readonly metrics = new AgentMetrics();
+  private store: Store | null = null;
+  private hypervisor: Hypervisor | null = null;
+  private domainSync: DomainSync | null = null;
+  private connection: ConnectionManager | null = null;
+  private consumer: NotificationConsumer | null = null;
+  private publisher: NotificationPublisher | null = null;
+  private health: HealthServer | null = null;
+  private gate: DatabaseGate | null = null;
+  private readonly stopCtl = new AbortController();
+  private busUp = false;
+  private reconciled = false;
+  private reconciling: Promise<ReconcileSummary> | null = null;
+  private libvirtRetry: NodeJS.Timeout | undefined;
+  private readonly systemd: Systemd;
+  readonly log: Logger;
+  /** Where /healthz and /metrics listen, once started. */
+  metricsUrl: string | null = null;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.systemd = opts.systemd ?? new Systemd();
+    this.log = opts.logger.child({ host: opts.settings.host });
+  }
+
+  get settings(): Settings {
+    return this.opts.settings;
+  }
+
+  /** The open store (after start). */
+  get db(): Store {
+    if (!this.store) throw new Error('agent not started');
+    return this.store;
+  }
+
+  async start(): Promise<void> {
+    const { settings } = this.opts;
+    const signal = this.stopCtl.signal;
+    this.log.info({ files: settings.files, embedded: settings.embedded }, 'hwstash agent starting');
+
+    this.store = await this.openStore(signal);
+    this.gate = new DatabaseGate({
+      // Any cheap query through the store's error translation will do.
+      ping: async () => { await this.db.status(); },
+      logger: this.log,
+      onChange: (up) => this.metrics.databaseConnected.set(up ? 1 : 0),
+    });
+    this.metrics.databaseConnected.set(1);
+    const migrated = await this.gate.run(() => this.db.migrate(), signal);
+    if (migrated.applied.length) this.log.info({ applied: migrated.applied }, 'hwstash tables migrated');
+
+    await this.openHypervisor();
+    await this.opts.prepare?.(this.db, this.hypervisor);
+
+    const address = this.opts.metricsAddress ?? settings.hwstash.metricsAddress;
+    if (address) {
+      this.health = new HealthServer(this.metrics, () => ({
+        database: this.gate?.up ?? false,
+        bus: this.busUp,
+        libvirt: this.hypervisor !== null,
+        reconciled: this.reconciled,
+      }));
+      const bound = await this.health.listen(address);
+      this.metricsUrl = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+      this.log.info({ url: this.metricsUrl }, 'health and metrics listening');
+    }
+
+    this.startBus();
+    this.systemd.status('reconciling this host');
+    try {
+      await this.reconcile('agent start');
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    }
+    this.reconciled = true;
+    this.consumer?.start();
+    this.systemd.ready(`consuming Nova notifications for ${settings.host}`);
+    this.log.info('hwstash agent ready');
+  }
+
+  private async openStore(signal: AbortSignal): Promise<Store> {
+    const { settings } = this.opts;
+    let delay = 500;
+    for (;;) {
+      try {
+        return await Store.open(settings.databaseConnection, { logger: this.log });
+      } catch (err) {
+        if (!(err instanceof DatabaseUnavailableError) || signal.aborted) throw err;
+        this.metrics.databaseConnected.set(0);
+        this.log.error({ reason: err.message, retry_in_ms: delay }, 'database unreachable at start; retrying');
+        this.systemd.status(`waiting for the database: ${err.message}`);
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  }
+
+  private async openHypervisor(): Promise<void> {
+    const { settings } = this.opts;
+    try {
+      this.hypervisor = await Hypervisor.open(settings.libvirt.connectionUri, { logger: this.log });
+      this.domainSync = new DomainSync({
+        store: this.db,
+        hypervisor: this.hypervisor,
+        profile: this.opts.profile,
+        logger: this.log,
+        instancesPath: settings.instancesPath,
+        instanceNameTemplate: settings.instanceNameTemplate,
+        rngDevPath: settings.libvirt.rngDevPath,
+      });
+      this.log.info({ uri: settings.libvirt.connectionUri }, 'libvirt connected');
+    } catch (err) {
+      this.log.error({ uri: settings.libvirt.connectionUri, reason: (err as Error).message }, 'libvirt unreachable; retrying every 10 s (stashing waits for it)');
+      this.libvirtRetry = setTimeout(() => {
+        if (!this.stopCtl.signal.aborted) void this.openHypervisor();
+      }, 10_000);
+      this.libvirtRetry.unref();
+    }
+  }
+
+  private startBus(): void {
+    const { settings } = this.opts;
+    const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: `hwstash-agent@${settings.host}` });
+    this.connection = connection;
+    connection.on('connected', (e: { endpoint?: unknown }) => {
+      this.busUp = true;
+      this.metrics.busConnected.set(1);
+      this.log.info({ endpoint: String(e?.endpoint ?? '') }, 'RabbitMQ connected');
+    });
+    connection.on('disconnected', (e: { reason?: string }) => {
+      this.busUp = false;
+      this.metrics.busConnected.set(0);
+      this.log.warn({ reason: e?.reason, transport_url: redactUrl(settings.transportUrl) }, 'RabbitMQ unreachable; retrying with backoff');
+    });
+    this.metrics.busConnected.set(0);
+    connection.start();
+
+    if (settings.hwstash.publishNotifications) {
+      this.publisher = new NotificationPublisher({
+        connection,
+        host: settings.host,
+        exchange: settings.hwstash.exchange,
+        exchangeDurable: settings.amqpDurableQueues,
+      });
+    }
+    const handlers = new EventHandlers({
+      host: settings.host,
+      store: this.db,
+      profile: this.opts.profile,
+      osinfo: this.opts.osinfo,
+      domains: () => this.domainSync,
+      gate: this.gate!,
+      metrics: this.metrics,
+      logger: this.log,
+      publisher: this.publisher,
+      startDomains: settings.hwstash.startDomains,
+      reconcileHost: (reason, signal) => this.reconcile(reason, signal),
+      actor: `hwstash-agent@${settings.host}`,
+    });
+    this.consumer = new NotificationConsumer({ connection, handler: handlers.handle, host: settings.host, ...consumerSettings(settings) });
+    this.consumer.on('dead-lettered', (e: { eventType: string; reason: string; messageId: string }) => {
+      this.metrics.events.inc({ event_type: e.eventType, outcome: 'dead_lettered' });
+      this.log.error({ event_type: e.eventType, message_id: e.messageId, reason: e.reason }, 'event dead-lettered');
+    });
+    this.consumer.on('retried', (e: { eventType: string; reason: string; attempt: number }) => {
+      this.metrics.events.inc({ event_type: e.eventType, outcome: 'retried' });
+    });
+    this.consumer.on('setup-failed', (e: { reason: string }) => this.log.error({ reason: e.reason }, 'could not set up the queue; retrying'));
+    this.consumer.on('ready', (e: { queue: string }) => this.log.info({ queue: e.queue }, 'consuming'));
+  }
+
+  /** One host reconcile at a time; a second request joins the one running. */
+  reconcile(reason: string, signal: AbortSignal = this.stopCtl.signal): Promise<ReconcileSummary> {
+    this.reconciling ??= this.runReconcile(reason, signal).finally(() => {
+      this.reconciling = null;
+    });
+    return this.reconciling;
+  }
+
+  private async runReconcile(reason: string, signal: AbortSignal): Promise<ReconcileSummary> {
+    const { settings } = this.opts;
+    const end = this.metrics.reconcileDuration.startTimer();
+    this.log.info({ reason }, 'reconciling this host');
+    const summary = await this.gate!.run(
+      () =>
+        reconcileHost({
+          store: this.db,
+          host: settings.host,
+          profile: this.opts.profile,
+          osinfo: this.opts.osinfo,
+          domainFacts: async (uuid) => (this.domainSync ? this.domainSync.facts(uuid) : null),
+          batchSize: settings.hwstash.batchSize,
+          actor: `hwstash-agent@${settings.host}`,
+          logger: this.log,
+          signal,
+        }),
+      signal,
+    );
+    end();
+    for (const [source, n] of Object.entries(summary.stashedBySource)) this.metrics.stashed.inc({ source }, n ?? 0);
+    for (const [property, codes] of Object.entries(summary.errorsByProperty)) {
+      for (const [code, n] of Object.entries(codes)) this.metrics.resolveErrors.inc({ property, code }, n);
+    }
+    this.log.info(
+      {
+        reason,
+        instances_seen: summary.instancesSeen,
+        instances_stashed: summary.instancesStashed,
+        properties_stashed: summary.propertiesStashed,
+        by_source: summary.stashedBySource,
+        errors: summary.errorsByProperty,
+        duration_ms: summary.durationMs,
+        interrupted: summary.interrupted,
+      },
+      'reconcile done',
+    );
+    return summary;
+  }
+
+  /**
+   * Stop: no new deliveries, in-flight handlers get up to `shutdown_timeout` to commit, then
+   * everything closes. Unfinished messages stay unacked and are redelivered to the next agent.
+   */
+  async stop(reason = 'stop requested'): Promise<{ drained: boolean }> {
+    if (this.stopCtl.signal.aborted) return { drained: true };
+    const timeoutMs = this.opts.settings.hwstash.shutdownTimeout * 1000;
+    this.log.info({ reason, timeout_ms: timeoutMs }, 'hwstash agent stopping');
+    this.systemd.stopping(`stopping: ${reason}`);
+    if (this.libvirtRetry) clearTimeout(this.libvirtRetry);
+    let drained = true;
+    if (this.consumer) {
+      const r = await this.consumer.stop(timeoutMs);
+      drained = r.drained;
+      if (!drained) this.log.warn({ unfinished: r.unfinished }, 'stopped with events unfinished; the broker will redeliver them');
+    }
+    this.stopCtl.abort();
+    await this.reconciling?.catch(() => undefined);
+    await this.publisher?.close().catch(() => undefined);
+    await this.connection?.close(2000).catch(() => undefined);
+    await this.health?.close();
+    await this.hypervisor?.close().catch(() => undefined);
+    await this.store?.close().catch(() => undefined);
+    this.log.info({ drained }, 'hwstash agent stopped');
+    return { drained };
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}

@@ -1,0 +1,260 @@
+/**
+ * Making a domain follow its stash, and checking that it does: the service behind the agent's
+ * power-on/unshelve handling and `hwstash domain diff|sync`. Pure decisions come from core/
+ * (rewrite, build, capability checks); this module only reads and defines through the gateway.
+ */
+import { createTwoFilesPatch } from 'diff';
+import type { Logger } from 'pino';
+import { checkDomain, parseDomainCapabilities, type CapabilityProblem } from '../core/capabilities.js';
+import {
+  buildDomain,
+  domainIdentity,
+  readDomainFacts,
+  rewriteDomain,
+  type Change,
+  type DomainSpec,
+  type Stash,
+} from '../core/domain-xml/index.js';
+import type { DomainFacts, HostProfile } from '../core/inputs.js';
+import { PROPERTY_NAMES, type PropertyName } from '../core/properties.js';
+import type { Hypervisor } from '../hypervisor/index.js';
+import { isHypervisorError } from '../hypervisor/index.js';
+import type { InstanceRow, Store } from '../store/index.js';
+
+export interface DomainSyncOptions {
+  store: Store;
+  hypervisor: Hypervisor;
+  profile: HostProfile;
+  logger: Logger;
+  /** [DEFAULT] instances_path: where a built domain finds the instance's root disk. */
+  instancesPath: string;
+  /** [DEFAULT] instance_name_template. */
+  instanceNameTemplate: string;
+  /** [libvirt] rng_dev_path. */
+  rngDevPath: string;
+}
+
+export interface DomainPlan {
+  uuid: string;
+  instance: InstanceRow;
+  /** The stashed values (only properties that are stashed and load in Nova). */
+  stash: Stash;
+  /** The persistent definition now; null when the instance has no domain. */
+  currentXml: string | null;
+  /** What the definition should be; equal to currentXml when nothing changes. */
+  targetXml: string;
+  changes: Change[];
+  /** No domain existed: targetXml is a new one built from the instance and its stash. */
+  built: boolean;
+  /** What this host's QEMU cannot run (blocks a define), and what it could not check. */
+  unsupported: CapabilityProblem[];
+  notChecked: string[];
+}
+
+export interface FollowResult {
+  uuid: string;
+  outcome: 'unchanged' | 'redefined' | 'built' | 'refused' | 'no-domain';
+  changes: Change[];
+  unsupported: CapabilityProblem[];
+  notChecked: string[];
+  started: boolean;
+  diff: string;
+}
+
+export interface Drift {
+  property: PropertyName;
+  stashed: string | null;
+  domain: string | null;
+}
+
+export interface VerifyResult {
+  uuid: string;
+  /** Which definition was compared: the running one, or the persistent one when shut off. */
+  compared: 'live' | 'persistent' | 'none';
+  drift: Drift[];
+  /** Properties with no stashed value yet. */
+  notStashed: PropertyName[];
+  /** Values the domain shows that Nova cannot load (ignored readings). */
+  unreadable: string[];
+}
+
+export class InstanceGoneError extends Error {
+  readonly permanent = true;
+  constructor(readonly uuid: string) {
+    super(`instance ${uuid} is not a live instance in the database`);
+    this.name = 'InstanceGoneError';
+  }
+}
+
+/** Refused: the target definition has devices this host's QEMU cannot run. Never retried. */
+export class UnsupportedDomainError extends Error {
+  readonly permanent = true;
+  constructor(
+    readonly uuid: string,
+    readonly problems: CapabilityProblem[],
+  ) {
+    super(`instance ${uuid}: not defined, this host cannot run it: ${problems.map((p) => p.message).join('; ')}`);
+    this.name = 'UnsupportedDomainError';
+  }
+}
+
+/** Nova's instance_name_template with the instance id (`instance-%08x` → instance-0000002a). */
+export function instanceName(template: string, id: number): string {
+  return template.replace(/%(0?\d*)([xXd])/, (_m, width: string, conv: string) => {
+    const digits = conv === 'd' ? String(id) : id.toString(16);
+    const s = conv === 'X' ? digits.toUpperCase() : digits;
+    const w = Number(width || '0');
+    return width.startsWith('0') ? s.padStart(w, '0') : s.padStart(w, ' ');
+  });
+}
+
+export class DomainSync {
+  constructor(private readonly opts: DomainSyncOptions) {}
+
+  /** The devices the instance's current domain uses, or null when it has none. */
+  async facts(uuid: string): Promise<DomainFacts | null> {
+    const xml = await this.opts.hypervisor.persistentXml(uuid);
+    if (xml === null) return null;
+    const reading = readDomainFacts(xml);
+    for (const ignored of reading.ignored) {
+      this.opts.logger.warn({ instance_uuid: uuid, ...ignored }, 'domain value Nova cannot load; not stashed from the domain');
+    }
+    return { osType: reading.osType, values: reading.values };
+  }
+
+  private async stashOf(uuid: string): Promise<{ instance: InstanceRow; stash: Stash; notStashed: PropertyName[] }> {
+    const instance = await this.opts.store.instance(uuid);
+    const stored = instance ? await this.opts.store.storedProperties(uuid) : null;
+    if (!instance || !stored) throw new InstanceGoneError(uuid);
+    const stash: Stash = {};
+    const notStashed: PropertyName[] = [];
+    for (const name of PROPERTY_NAMES) {
+      const p = stored[name];
+      if (!p.present) notStashed.push(name);
+      else if (p.raw === null || p.value !== null) stash[name] = p.raw === null ? null : p.value;
+    }
+    return { instance, stash, notStashed };
+  }
+
+  private async capabilityCheck(xml: string): Promise<{ unsupported: CapabilityProblem[]; notChecked: string[] }> {
+    const id = domainIdentity(xml);
+    const query = {
+      virtType: id.virtType ?? this.opts.profile.virtType,
+      arch: id.arch ?? this.opts.profile.arch,
+      ...(id.machine ? { machine: id.machine } : {}),
+      ...(id.emulator ? { emulator: id.emulator } : {}),
+    };
+    let capsXml: string;
+    try {
+      capsXml = await this.opts.hypervisor.domainCapabilities(query);
+    } catch (err) {
+      if (isHypervisorError(err, 'unsupported')) {
+        // libvirt's test driver (and some others) cannot describe their domains' capabilities.
+        return { unsupported: [], notChecked: [`domain capabilities unavailable on ${this.opts.hypervisor.uri}: ${(err as Error).message}`] };
+      }
+      throw err;
+    }
+    const problems = checkDomain(xml, parseDomainCapabilities(capsXml));
+    return {
+      unsupported: problems.filter((p) => p.kind === 'unsupported'),
+      notChecked: problems.filter((p) => p.kind === 'not-checked').map((p) => p.message),
+    };
+  }
+
+  private buildSpec(instance: InstanceRow, stash: Stash): DomainSpec {
+    const vt = this.opts.profile.virtType;
+    if (vt !== 'kvm' && vt !== 'qemu') throw new Error(`cannot build a ${vt} domain: only kvm and qemu`);
+    return {
+      name: instanceName(this.opts.instanceNameTemplate, instance.id),
+      uuid: instance.uuid,
+      vcpus: Math.max(1, instance.vcpus ?? 1),
+      memoryMb: Math.max(16, instance.memoryMb ?? 512),
+      virtType: vt,
+      arch: instance.architecture ?? this.opts.profile.arch,
+      stash,
+      disks: [{ deviceType: 'disk', path: `${this.opts.instancesPath}/${instance.uuid}/disk`, format: 'qcow2', bootIndex: 0 }],
+      interfaces: [],
+      graphics: this.opts.profile.vncEnabled ? 'vnc' : this.opts.profile.spiceEnabled ? 'spice' : null,
+      rngBackendPath: this.opts.rngDevPath,
+    };
+  }
+
+  /** What following the stash would do; changes nothing. */
+  async plan(uuid: string, options: { build?: boolean } = {}): Promise<DomainPlan | null> {
+    const { instance, stash } = await this.stashOf(uuid);
+    const currentXml = await this.opts.hypervisor.persistentXml(uuid);
+    let targetXml: string;
+    let changes: Change[] = [];
+    if (currentXml === null) {
+      if (!options.build) return null;
+      targetXml = buildDomain(this.buildSpec(instance, stash));
+    } else {
+      ({ xml: targetXml, changes } = rewriteDomain(currentXml, stash, { rngBackendPath: this.opts.rngDevPath }));
+    }
+    const needsDefine = currentXml === null || changes.length > 0;
+    const check = needsDefine ? await this.capabilityCheck(targetXml) : { unsupported: [], notChecked: [] };
+    return { uuid, instance, stash, currentXml, targetXml, changes, built: currentXml === null, ...check };
+  }
+
+  /**
+   * Rewrite (or, with `build`, create) the persistent definition to follow the stash, checked
+   * against this host's domain capabilities first; an unsupported definition is refused and the
+   * existing one is left as it is. With `start`, a shut-off domain is started afterwards.
+   */
+  async follow(uuid: string, options: { build?: boolean; start?: boolean; dryRun?: boolean } = {}): Promise<FollowResult> {
+    const plan = await this.plan(uuid, { build: options.build });
+    if (!plan) {
+      return { uuid, outcome: 'no-domain', changes: [], unsupported: [], notChecked: [], started: false, diff: '' };
+    }
+    const diff = plan.currentXml === plan.targetXml ? '' : unifiedDiff(uuid, plan.currentXml ?? '', plan.targetXml);
+    const base = { uuid, changes: plan.changes, unsupported: plan.unsupported, notChecked: plan.notChecked, diff };
+    if (plan.unsupported.length > 0) {
+      if (options.dryRun) return { ...base, outcome: 'refused', started: false };
+      throw new UnsupportedDomainError(uuid, plan.unsupported);
+    }
+    const outcome: FollowResult['outcome'] = plan.built ? 'built' : plan.changes.length ? 'redefined' : 'unchanged';
+    if (options.dryRun) return { ...base, outcome, started: false };
+    if (outcome !== 'unchanged') {
+      await this.opts.hypervisor.define(plan.targetXml);
+      this.opts.logger.info({ instance_uuid: uuid, outcome, changes: plan.changes.length }, 'domain definition follows the stash');
+    }
+    let started = false;
+    if (options.start) {
+      const summary = await this.opts.hypervisor.domain(uuid);
+      if (summary && summary.state !== 'running' && summary.state !== 'paused') {
+        await this.opts.hypervisor.start(uuid);
+        started = true;
+      }
+    }
+    return { ...base, outcome, started };
+  }
+
+  /** Compare the domain (running definition when running, else persistent) with the stash. */
+  async verify(uuid: string): Promise<VerifyResult> {
+    const { stash, notStashed } = await this.stashOf(uuid);
+    const live = await this.opts.hypervisor.liveXml(uuid);
+    const xml = live ?? (await this.opts.hypervisor.persistentXml(uuid));
+    if (xml === null) return { uuid, compared: 'none', drift: [], notStashed, unreadable: [] };
+    const reading = readDomainFacts(xml);
+    // A no-op rewrite means the definition already follows the stash, whatever the spelling
+    // (a stashed `pc` is satisfied by `pc-i440fx-7.2`); otherwise each changed property drifts.
+    const { changes } = rewriteDomain(xml, stash, { rngBackendPath: this.opts.rngDevPath });
+    const drifted = [...new Set(changes.map((c) => c.property).filter((p): p is PropertyName => p !== null))];
+    const drift = drifted.map((property) => ({
+      property,
+      stashed: stash[property] ?? null,
+      domain: reading.values[property] ?? null,
+    }));
+    return {
+      uuid,
+      compared: live ? 'live' : 'persistent',
+      drift,
+      notStashed,
+      unreadable: reading.ignored.map((i) => `${i.property}=${i.value} (${i.element}): ${i.reason}`),
+    };
+  }
+}
+
+export function unifiedDiff(uuid: string, before: string, after: string): string {
+  return createTwoFilesPatch(`${uuid} (defined)`, `${uuid} (following the stash)`, before, after, '', '', { context: 3 });
+}

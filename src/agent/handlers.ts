@@ -1,0 +1,194 @@
+/**
+ * What the agent does for each event of the event table. Every handler resolves only once its
+ * effect is committed (database row, domain definition), so the consumer can ack after it.
+ */
+import type { Logger } from 'pino';
+import type { DeliveryContext, HandlerOutcome } from '../bus/consumer.js';
+import type { Notification } from '../bus/envelope.js';
+import { PermanentError, TransientError } from '../bus/errors.js';
+import type { NotificationPublisher } from '../bus/publisher.js';
+import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
+import { isHypervisorError } from '../hypervisor/index.js';
+import type { InstanceStashReport, Store } from '../store/index.js';
+import type { DatabaseGate } from './database-gate.js';
+import type { DomainSync, FollowResult, VerifyResult } from './domain-sync.js';
+import { decide, type Action } from './events.js';
+import type { AgentMetrics } from './metrics.js';
+import type { ReconcileSummary } from './reconcile.js';
+
+export interface HandlerDeps {
+  host: string;
+  store: Store;
+  profile: HostProfile;
+  osinfo: OsInfoLookup | null;
+  /** null when libvirt is unreachable: stashing goes on without domain facts. */
+  domains: () => DomainSync | null;
+  gate: DatabaseGate;
+  metrics: AgentMetrics;
+  logger: Logger;
+  publisher: NotificationPublisher | null;
+  /** Start the domain after following the stash (standalone hosts, the demo). */
+  startDomains: boolean;
+  /** The host-wide reconcile, shared with start-up. */
+  reconcileHost: (reason: string, signal?: AbortSignal) => Promise<ReconcileSummary>;
+  actor: string;
+}
+
+export class EventHandlers {
+  constructor(private readonly deps: HandlerDeps) {}
+
+  /** The consumer's handler. */
+  readonly handle = async (n: Notification, ctx: DeliveryContext): Promise<HandlerOutcome> => {
+    const d = decide(n, this.deps.host);
+    if (!d.act) {
+      this.deps.metrics.events.inc({ event_type: metricEventType(n.eventType), outcome: 'skipped' });
+      return 'skipped';
+    }
+    const log = this.deps.logger.child({
+      event_type: n.eventType,
+      message_id: n.messageId,
+      ...(d.instanceUuid ? { instance_uuid: d.instanceUuid } : {}),
+    });
+    log.info({ attempt: ctx.attempt, actions: d.rule.actions }, 'handling event');
+    try {
+      for (const action of d.rule.actions) await this.run(action, d.instanceUuid, n, ctx.signal, log);
+    } catch (err) {
+      log.warn({ err: String((err as Error).message ?? err), attempt: ctx.attempt }, 'event failed');
+      throw err;
+    }
+    this.deps.metrics.events.inc({ event_type: n.eventType, outcome: 'done' });
+    return 'done';
+  };
+
+  private async run(action: Action, uuid: string | null, n: Notification, signal: AbortSignal, log: Logger): Promise<void> {
+    const { gate } = this.deps;
+    if (action === 'reconcile-host') {
+      await gate.run(() => this.deps.reconcileHost(`${n.eventType} of nova-compute`, signal), signal);
+      return;
+    }
+    if (uuid === null) throw new PermanentError(`${n.eventType}: no instance uuid`);
+    switch (action) {
+      case 'stash':
+        await gate.run(() => this.stash(uuid, log), signal);
+        return;
+      case 'follow':
+        await gate.run(() => this.follow(uuid, n, log), signal);
+        return;
+      case 'verify':
+        await gate.run(() => this.verify(uuid, log), signal);
+        return;
+    }
+  }
+
+  private async instanceOrRetry(uuid: string): Promise<void> {
+    if (await this.deps.store.instance(uuid)) return;
+    // Nova commits the instance before it notifies, so a missing row is either a replica that
+    // lags (retry) or a database that is not this instance's cell (dead-letter after retries).
+    throw new TransientError(`instance ${uuid} not found in the database`);
+  }
+
+  async stash(uuid: string, log: Logger): Promise<InstanceStashReport | null> {
+    await this.instanceOrRetry(uuid);
+    const domains = this.deps.domains();
+    let facts = null;
+    if (domains) {
+      try {
+        facts = await domains.facts(uuid);
+      } catch (err) {
+        if (!isHypervisorError(err)) throw err;
+        // Without the domain, a stash would record today's defaults instead of what the guest
+        // uses: better to retry than to stash the wrong hardware.
+        throw new TransientError(`libvirt: ${(err as Error).message}`);
+      }
+    }
+    const report = await this.deps.store.stash([uuid], {
+      profile: this.deps.profile,
+      osinfo: this.deps.osinfo,
+      domains: new Map([[uuid, facts]]),
+      host: this.deps.host,
+      actor: this.deps.actor,
+    });
+    const inst = report.instances[0] ?? null;
+    if (!inst) return null;
+    this.count(inst);
+    const stashed = Object.keys(inst.toStash);
+    if (stashed.length) {
+      log.info({ stashed: inst.toStash, errors: inst.errors }, 'stashed');
+      await this.notify('hwstash.stash.end', 'HwstashStashPayload', {
+        instance_uuid: uuid,
+        host: this.deps.host,
+        stashed: inst.toStash,
+        errors: inst.errors,
+      }, log);
+    } else if (Object.keys(inst.errors).length) {
+      log.warn({ errors: inst.errors }, 'properties left unstashed');
+    }
+    for (const bad of inst.badStoredValues) log.warn({ key: bad.key, value: bad.value, reason: bad.message }, 'stored value Nova cannot load');
+    return inst;
+  }
+
+  private count(inst: InstanceStashReport): void {
+    for (const v of Object.values(inst.toStash)) this.deps.metrics.stashed.inc({ source: v.source });
+    for (const [property, e] of Object.entries(inst.errors)) this.deps.metrics.resolveErrors.inc({ property, code: e.code });
+  }
+
+  async follow(uuid: string, n: Notification, log: Logger): Promise<FollowResult | null> {
+    const domains = this.deps.domains();
+    if (!domains) throw new TransientError('libvirt is unreachable');
+    await this.instanceOrRetry(uuid);
+    // An offloaded instance that lands here may have no definition yet on a standalone host.
+    const build = this.deps.startDomains && n.eventType === 'instance.unshelve.end';
+    try {
+      const result = await domains.follow(uuid, { build, start: this.deps.startDomains });
+      this.deps.metrics.domainsRedefined.inc({ outcome: result.outcome });
+      if (result.notChecked.length) log.info({ not_checked: result.notChecked }, 'capabilities did not cover every device');
+      if (result.outcome === 'redefined' || result.outcome === 'built') {
+        await this.notify('hwstash.domain.update', 'HwstashDomainPayload', {
+          instance_uuid: uuid,
+          host: this.deps.host,
+          outcome: result.outcome,
+          changes: result.changes,
+        }, log);
+      }
+      return result;
+    } catch (err) {
+      if ((err as { permanent?: boolean }).permanent) this.deps.metrics.domainsRedefined.inc({ outcome: 'refused' });
+      if (isHypervisorError(err, 'connection')) throw new TransientError(`libvirt: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  async verify(uuid: string, log: Logger): Promise<VerifyResult | null> {
+    const domains = this.deps.domains();
+    if (!domains) throw new TransientError('libvirt is unreachable');
+    await this.instanceOrRetry(uuid);
+    const result = await domains.verify(uuid);
+    if (result.drift.length) {
+      for (const d of result.drift) this.deps.metrics.drift.inc({ property: d.property });
+      log.warn({ drift: result.drift, compared: result.compared }, 'domain differs from the stash');
+      await this.notify('hwstash.drift', 'HwstashDriftPayload', {
+        instance_uuid: uuid,
+        host: this.deps.host,
+        compared: result.compared,
+        drift: result.drift,
+      }, log);
+    }
+    return result;
+  }
+
+  /** hwstash's own notifications are best-effort: the effect is already committed. */
+  private async notify(eventType: string, payloadName: string, data: Record<string, unknown>, log: Logger): Promise<void> {
+    const publisher = this.deps.publisher;
+    if (!publisher) return;
+    try {
+      await publisher.publishEvent({ eventType, payloadName, data });
+    } catch (err) {
+      log.warn({ err: (err as Error).message, event_type: eventType }, 'could not publish notification');
+    }
+  }
+}
+
+/** Bounded label values: unknown event types share one label. */
+function metricEventType(eventType: string): string {
+  return /^(instance|service|hwstash)\.[a-z_.]{1,60}$/.test(eventType) ? eventType : 'other';
+}

@@ -1,0 +1,73 @@
+/**
+ * `hwstash agent`: the daemon. Signals: the first SIGTERM/SIGINT drains in-flight work within
+ * [hwstash] shutdown_timeout and exits 0; a second one, or a drain that overruns, exits at once.
+ */
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { Agent } from '../agent/agent.js';
+import { seedDemo } from '../agent/demo.js';
+import type { CliContext } from './context.js';
+
+interface AgentCommandOptions {
+  metricsAddress?: string;
+  demo?: boolean;
+}
+
+export function registerAgent(program: Command, ctx: CliContext): void {
+  program
+    .command('agent')
+    .description("run the agent: reconcile this host, then stash and follow on Nova's notifications")
+    .option('--metrics-address <host:port>', 'listen here for /healthz and /metrics (default: [hwstash] metrics_address)')
+    .option('--no-demo', 'on the embedded defaults, do not seed the demo instances')
+    .addHelpText('after', `
+Examples:
+  hwstash agent                                  # embedded defaults: SQLite in ./state, libvirt test driver, demo instances
+  hwstash --config-file /etc/nova/nova.conf --config-file /etc/hwstash/hwstash.conf agent
+
+Logs are JSON lines (pino) on stdout; every line about an instance carries instance_uuid.
+Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
+    .action(async (opts: AgentCommandOptions) => {
+      const settings = ctx.settings();
+      const logger = pino({ level: settings.hwstash.logLevel, base: { service: 'hwstash-agent' } });
+      const osinfo = await ctx.osinfo();
+      if (!osinfo) logger.warn('osinfo-db not installed: driver defaults apply where libosinfo would decide');
+      const demo = settings.embedded && opts.demo !== false;
+      const agent = new Agent({
+        settings,
+        profile: ctx.profile(),
+        osinfo,
+        logger,
+        ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),
+        ...(demo ? { prepare: (store, hypervisor) => seedDemo(store, settings.host, hypervisor, logger) } : {}),
+      });
+
+      let stopping: Promise<{ drained: boolean }> | null = null;
+      const stopped = new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            logger.warn({ signal }, 'second signal: exiting now');
+            process.exit(1);
+          }
+          logger.info({ signal }, 'signal received');
+          const hardStop = setTimeout(() => {
+            logger.error('shutdown overran its timeout: exiting now');
+            process.exit(1);
+          }, (settings.hwstash.shutdownTimeout + 10) * 1000);
+          hardStop.unref();
+          stopping = agent.stop(`${signal} received`);
+          void stopping.then(() => resolve());
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+      try {
+        await agent.start();
+      } catch (err) {
+        logger.fatal({ reason: (err as Error).message }, 'agent failed to start');
+        await agent.stop('start failed').catch(() => undefined);
+        ctx.exitCode = 1;
+        return;
+      }
+      await stopped;
+    });
+}
