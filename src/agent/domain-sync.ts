@@ -19,7 +19,7 @@ import type { DomainFacts, HostProfile } from '../core/inputs.js';
 import { PROPERTY_NAMES, type PropertyName } from '../core/properties.js';
 import type { Hypervisor } from '../hypervisor/index.js';
 import { isHypervisorError } from '../hypervisor/index.js';
-import type { InstanceRow, Store } from '../store/index.js';
+import type { InstanceRow, Store, StoredProperty } from '../store/index.js';
 
 export interface DomainSyncOptions {
   store: Store;
@@ -126,14 +126,7 @@ export class DomainSync {
     const instance = await this.opts.store.instance(uuid);
     const stored = instance ? await this.opts.store.storedProperties(uuid) : null;
     if (!instance || !stored) throw new InstanceGoneError(uuid);
-    const stash: Stash = {};
-    const notStashed: PropertyName[] = [];
-    for (const name of PROPERTY_NAMES) {
-      const p = stored[name];
-      if (!p.present) notStashed.push(name);
-      else if (p.raw === null || p.value !== null) stash[name] = p.raw === null ? null : p.value;
-    }
-    return { instance, stash, notStashed };
+    return { instance, ...stashFromStored(stored) };
   }
 
   private async capabilityCheck(xml: string): Promise<{ unsupported: CapabilityProblem[]; notChecked: string[] }> {
@@ -179,9 +172,14 @@ export class DomainSync {
     };
   }
 
-  /** What following the stash would do; changes nothing. */
-  async plan(uuid: string, options: { build?: boolean } = {}): Promise<DomainPlan | null> {
-    const { instance, stash } = await this.stashOf(uuid);
+  /**
+   * What following the stash would do; changes nothing. `stash` replaces the stored one: what
+   * a proposed change (`image-property set --dry-run`) would do to the domain.
+   */
+  async plan(uuid: string, options: { build?: boolean; stash?: Stash } = {}): Promise<DomainPlan | null> {
+    const stored = await this.stashOf(uuid);
+    const instance = stored.instance;
+    const stash = options.stash ?? stored.stash;
     const currentXml = await this.opts.hypervisor.persistentXml(uuid);
     let targetXml: string;
     let changes: Change[] = [];
@@ -253,6 +251,21 @@ export class DomainSync {
       unreadable: reading.ignored.map((i) => `${i.property}=${i.value} (${i.element}): ${i.reason}`),
     };
   }
+}
+
+/**
+ * The stash as the domain code takes it, from the stored properties: stashed values Nova can
+ * load (NULL included: "no such device"); the others are left out, so the domain keeps them.
+ */
+export function stashFromStored(stored: Record<PropertyName, StoredProperty>): { stash: Stash; notStashed: PropertyName[] } {
+  const stash: Stash = {};
+  const notStashed: PropertyName[] = [];
+  for (const name of PROPERTY_NAMES) {
+    const p = stored[name];
+    if (!p.present) notStashed.push(name);
+    else if (p.raw === null || p.value !== null) stash[name] = p.raw === null ? null : p.value;
+  }
+  return { stash, notStashed };
 }
 
 export function unifiedDiff(uuid: string, before: string, after: string): string {

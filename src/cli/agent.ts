@@ -29,6 +29,7 @@ Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
     .action(async (opts: AgentCommandOptions) => {
       const settings = ctx.settings();
       const logger = pino({ level: settings.hwstash.logLevel, base: { service: 'hwstash-agent' } });
+      for (const warning of ctx.settingsWarnings) logger.warn(warning);
       const osinfo = await ctx.osinfo();
       if (!osinfo) logger.warn('osinfo-db not installed: driver defaults apply where libosinfo would decide');
       const demo = settings.embedded && opts.demo !== false;
@@ -69,5 +70,8 @@ Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
         return;
       }
       await stopped;
+      // A statement that outlived the drain keeps its socket, and so the process, alive; the
+      // database rolls its transaction back once the process is gone. Exit regardless.
+      setTimeout(() => process.exit(ctx.exitCode), 1000).unref();
     });
 }

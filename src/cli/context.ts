@@ -25,6 +25,8 @@ export class CliContext {
   configFiles: string[] = [];
   /** What the command wants the process to exit with when it did not throw. */
   exitCode = 0;
+  /** What loading the configuration found worth saying (the agent logs it). */
+  settingsWarnings: string[] = [];
   private settingsCache?: Settings;
   private osinfoCache?: Promise<OsInfoLookup | null>;
   private loggerCache?: Logger;
@@ -41,7 +43,8 @@ export class CliContext {
         env: this.io.env,
       });
       this.settingsCache = settings;
-      for (const w of warnings) this.warn(w);
+      // Only the agent cares whether Nova sends it anything; operators' commands stay quiet.
+      this.settingsWarnings = warnings;
     }
     return this.settingsCache;
   }

@@ -8,6 +8,9 @@ import { CliContext, type CliIO } from './context.js';
 import { CliError } from './errors.js';
 import { registerAgent } from './agent.js';
 import { registerDefaults } from './defaults.js';
+import { registerImageProperty } from './image-property.js';
+import { registerDrift } from './drift.js';
+import { registerDomain } from './domain.js';
 import { registerDemo } from './demo.js';
 import { registerEmit } from './emit.js';
 
@@ -30,6 +33,9 @@ export function buildProgram(ctx: CliContext): Command {
     });
   registerAgent(program, ctx);
   registerDefaults(program, ctx);
+  registerImageProperty(program, ctx);
+  registerDrift(program, ctx);
+  registerDomain(program, ctx);
   registerEmit(program, ctx);
   registerDemo(program, ctx);
   return program;

@@ -1,0 +1,80 @@
+/**
+ * `hwstash db`: hwstash's own tables (`migrate`), Nova's three tables for the embedded SQLite
+ * default and demos (`init-nova-schema`), and what is there (`status`).
+ */
+import type { Command } from 'commander';
+import { DatabaseUnavailableError, MissingTableError, type Store } from '../store/index.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
+import { chooseFormat, renderTable, writeJson } from './output.js';
+
+/** The command's store (opened once by the context); an unreachable database is one line, exit 1. */
+export async function openStore(ctx: CliContext): Promise<Store> {
+  try {
+    return await ctx.store();
+  } catch (err) {
+    throw asCliError(err);
+  }
+}
+
+export function asCliError(err: unknown): unknown {
+  return err instanceof DatabaseUnavailableError || err instanceof MissingTableError ? new CliError(1, err.message) : err;
+}
+
+/** Run a command body, reporting an unreachable database as one line. */
+export async function withStore<T>(ctx: CliContext, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(ctx);
+  try {
+    return await fn(store);
+  } catch (err) {
+    throw asCliError(err);
+  }
+}
+
+export function registerDb(program: Command, ctx: CliContext): void {
+  const db = program.command('db').description("hwstash's own tables in the database, and Nova's for standalone use");
+
+  db.command('migrate')
+    .description("create or upgrade hwstash's own tables (hwstash_*); Nova's tables are never touched")
+    .action(async () => {
+      await withStore(ctx, async (store) => {
+        const result = await store.migrate();
+        ctx.io.stdout.write(
+          result.applied.length
+            ? `applied migration(s) ${result.applied.join(', ')}; hwstash schema is at version ${result.version}\n`
+            : `hwstash schema is up to date (version ${result.version})\n`,
+        );
+      });
+    });
+
+  db.command('init-nova-schema')
+    .description("create Nova's instances, instance_system_metadata and block_device_mapping tables where missing (embedded SQLite, demos, tests; a real Nova database already has them)")
+    .action(async () => {
+      await withStore(ctx, async (store) => {
+        const created = await store.initNovaSchema();
+        ctx.io.stdout.write(created.length ? `created Nova table(s): ${created.join(', ')}\n` : "Nova's tables are already present; nothing changed\n");
+      });
+    });
+
+  db.command('status')
+    .description("hwstash's schema version and whether Nova's tables are present")
+    .option('--format <format>', 'table or json (default: table on a terminal, json otherwise)')
+    .action(async (opts: { format?: string }) => {
+      const format = chooseFormat(opts.format, ctx.io.stdout);
+      await withStore(ctx, async (store) => {
+        const status = await store.status();
+        if (format === 'json') {
+          writeJson(ctx.io.stdout, { database: store.redactedUrl, ...status });
+          return;
+        }
+        const rows: Array<[string, unknown]> = [
+          ['database', store.redactedUrl],
+          ['hwstash schema version', status.schemaVersion === null ? 'none (run hwstash db migrate)' : status.schemaVersion],
+          ['latest version', status.latestVersion],
+          ['pending migrations', status.pending.length ? status.pending.join(', ') : 'none'],
+          ...Object.entries(status.novaTables).map(([t, present]): [string, unknown] => [`Nova table ${t}`, present ? 'present' : 'missing']),
+        ];
+        ctx.io.stdout.write(renderTable(['item', 'value'], rows));
+      });
+    });
+}

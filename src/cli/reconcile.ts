@@ -1,0 +1,122 @@
+/**
+ * `hwstash reconcile`: the one-shot form of what the agent does at start — stash what is missing
+ * for every live instance on the host — with a summary, a progress bar on a terminal, and a dry
+ * run that writes nothing and lists what it would write.
+ */
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { reconcileHost, type ReconcileSummary } from '../agent/reconcile.js';
+import type { DomainFacts } from '../core/inputs.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
+import { chooseFormat, renderTable, writeJson } from './output.js';
+import { withStore } from './db.js';
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+interface ReconcileCliOptions {
+  host?: string;
+  instance?: string;
+  dryRun?: boolean;
+  format?: string;
+}
+
+/** Until the hypervisor is wired in, instances are resolved as if they had no domain. */
+export type DomainFactsSource = (uuid: string) => Promise<DomainFacts | null>;
+const noDomain: DomainFactsSource = async () => null;
+
+function operator(ctx: CliContext): string {
+  const user = ctx.io.env['SUDO_USER'] || ctx.io.env['USER'] || ctx.io.env['LOGNAME'] || 'unknown';
+  return `${user} (hwstash reconcile)`;
+}
+
+export function registerReconcile(program: Command, ctx: CliContext, domainFacts: DomainFactsSource = noDomain): void {
+  program
+    .command('reconcile')
+    .description('stash the missing properties of every live instance on a host (what the agent does at start)')
+    .option('--host <host>', "the compute host (default: [DEFAULT] host, else this machine's hostname)")
+    .option('--instance <uuid>', 'only this instance')
+    .option('--dry-run', 'write nothing; show what would be written')
+    .option('--format <format>', 'table or json (default: table on a terminal, json otherwise)')
+    .addHelpText('after', `
+Exit status: 0 when nothing is left to report; 1 when a property could not be stashed, a stored
+value cannot be read by Nova, or the database cannot be reached; 2 when --instance names no live
+instance of the host.
+
+Examples:
+  hwstash reconcile --dry-run
+  hwstash reconcile --host compute-7 --format json
+  hwstash reconcile --instance 0b6a1c7e-8d51-4a4e-9f27-1c5e0f6c2d10`)
+    .action(async (opts: ReconcileCliOptions) => {
+      const format = chooseFormat(opts.format, ctx.io.stdout);
+      if (opts.instance !== undefined && !UUID.test(opts.instance)) {
+        throw new CliError(1, `--instance: ${JSON.stringify(opts.instance)} is not an instance uuid`);
+      }
+      if (opts.host !== undefined && opts.host.trim() === '') throw new CliError(1, '--host: must not be empty');
+      const settings = ctx.settings();
+      const host = opts.host ?? settings.host;
+      const profile = ctx.profile();
+      const osinfo = await ctx.osinfo();
+      const summary = await withStore(ctx, async (store) => {
+        const bar = ctx.io.stderr.isTTY
+          ? new cliProgress.SingleBar(
+              { stream: ctx.io.stderr, format: 'reconcile {bar} {value}/{total} instances | {stashed} properties stashed', hideCursor: true },
+              cliProgress.Presets.shades_classic,
+            )
+          : null;
+        try {
+          return await reconcileHost({
+            store,
+            host,
+            profile,
+            osinfo,
+            domainFacts,
+            batchSize: settings.hwstash.batchSize,
+            dryRun: opts.dryRun ?? false,
+            instanceUuid: opts.instance?.toLowerCase(),
+            actor: operator(ctx),
+            onProgress: (p) => {
+              if (!bar) return;
+              if (p.done === 0) bar.start(p.total, 0, { stashed: 0 });
+              else {
+                bar.setTotal(p.total);
+                bar.update(p.done, { stashed: p.propertiesStashed });
+              }
+            },
+          });
+        } finally {
+          bar?.stop();
+        }
+      });
+      if (opts.instance !== undefined && summary.instancesSeen === 0) {
+        throw new CliError(2, `instance ${opts.instance} not found on host ${host}`);
+      }
+      if (format === 'json') writeJson(ctx.io.stdout, summary);
+      else ctx.io.stdout.write(renderSummary(summary));
+      if (summary.errors.length > 0 || summary.badStoredValues.length > 0) ctx.exitCode = 1;
+    });
+}
+
+export function renderSummary(s: ReconcileSummary): string {
+  const out: string[] = [];
+  const verb = s.dryRun ? 'would stash' : 'stashed';
+  out.push(
+    `host ${s.host}${s.dryRun ? ' (dry run: nothing written)' : ''}: ${s.instancesSeen} instance(s) seen, ` +
+      `${s.instancesStashed} ${verb}, ${s.instancesComplete} already complete, ${s.instancesIncomplete} incomplete, ${s.instancesSkipped} skipped; ` +
+      `${s.propertiesStashed} propert${s.propertiesStashed === 1 ? 'y' : 'ies'} ${verb} in ${(s.durationMs / 1000).toFixed(1)} s\n`,
+  );
+  const sources = Object.entries(s.stashedBySource);
+  if (sources.length) out.push(renderTable(['source', `properties ${verb}`], sources));
+  const errorRows = Object.entries(s.errorsByProperty).flatMap(([property, codes]) => Object.entries(codes).map(([code, n]) => [property, code, n]));
+  if (errorRows.length) {
+    out.push('not stashed:\n', renderTable(['property', 'error', 'instances'], errorRows));
+    out.push(renderTable(['instance', 'property', 'reason'], s.errors.map((e) => [e.instanceUuid, e.property, e.message])));
+  }
+  if (s.badStoredValues.length) {
+    out.push('stored values Nova cannot load:\n', renderTable(['instance', 'key', 'value', 'problem'], s.badStoredValues.map((b) => [b.instanceUuid, b.key, b.value, b.message])));
+  }
+  if (s.dryRun && s.rows?.length) {
+    out.push('rows that would be written:\n', renderTable(['instance', 'key', 'value', 'source'], s.rows.map((r) => [r.instanceUuid, r.key, r.value ?? 'NULL', r.source])));
+  }
+  return out.join('');
+}

@@ -1,0 +1,3 @@
+import { imagePropertySuite } from './image-property-suite.js';
+
+imagePropertySuite('sqlite');
