@@ -10,7 +10,7 @@ import {
   type DomainCapabilities,
   type HostCapabilities,
 } from '../core/capabilities.js';
-import type { HostProfile } from '../core/inputs.js';
+import type { DomainFacts, HostProfile } from '../core/inputs.js';
 import { Hypervisor, isHypervisorError, type HypervisorError } from '../hypervisor/index.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
@@ -90,6 +90,19 @@ export function domainSyncFor(ctx: CliContext, store: Store, hypervisor: Hypervi
     instanceNameTemplate: settings.instanceNameTemplate,
     rngDevPath: settings.libvirt.rngDevPath,
   });
+}
+
+/**
+ * What each instance's domain uses, for `hwstash reconcile`. When libvirt cannot be read the
+ * call throws, so the stash reports the instance's missing properties as unreadable instead of
+ * recording today's defaults over the hardware the guest really has.
+ */
+export function domainFactsFor(ctx: CliContext): (uuid: string) => Promise<DomainFacts | null> {
+  let sync: Promise<DomainSync> | undefined;
+  return async (uuid) => {
+    sync ??= (async () => domainSyncFor(ctx, await ctx.store(), await ctx.hypervisor()))();
+    return (await sync).facts(uuid);
+  };
 }
 
 export type CapabilitiesAnswer<T> = { caps: T } | { caps: null; notChecked: string };

@@ -13,6 +13,9 @@ import { registerDrift } from './drift.js';
 import { registerDomain } from './domain.js';
 import { registerDemo } from './demo.js';
 import { registerEmit } from './emit.js';
+import { registerDb } from './db.js';
+import { registerReconcile } from './reconcile.js';
+import { domainFactsFor } from './libvirt-link.js';
 
 export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
@@ -33,6 +36,8 @@ export function buildProgram(ctx: CliContext): Command {
     });
   registerAgent(program, ctx);
   registerDefaults(program, ctx);
+  registerReconcile(program, ctx, domainFactsFor(ctx));
+  registerDb(program, ctx);
   registerImageProperty(program, ctx);
   registerDrift(program, ctx);
   registerDomain(program, ctx);

@@ -1,0 +1,53 @@
+/**
+ * The store's errors. Messages are for an operator: one line, naming the database by its
+ * redacted URL and host, the instance, the key or the property; never a password.
+ */
+
+/** The database cannot be reached (refused, unknown host, access denied, unreadable file). */
+export class DatabaseUnavailableError extends Error {
+  constructor(
+    /** Where: `host:port` (or the socket or SQLite file), credentials never included. */
+    readonly where: string,
+    /** The driver's reason, passwords removed. */
+    readonly reason: string,
+  ) {
+    super(`cannot connect to the database at ${where}: ${reason}`);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/** No live instance (deleted = 0) with this uuid. */
+export class InstanceNotFoundError extends Error {
+  constructor(readonly uuid: string) {
+    super(`instance ${uuid} not found`);
+    this.name = 'InstanceNotFoundError';
+  }
+}
+
+/** A value hwstash refuses to write: Nova could not load it back, or the column cannot hold it. */
+export class UnstorableValueError extends Error {
+  constructor(
+    readonly property: string,
+    readonly value: string,
+    reason: string,
+  ) {
+    super(`${property}: ${JSON.stringify(value)} cannot be stored: ${reason}`);
+    this.name = 'UnstorableValueError';
+  }
+}
+
+/** A table hwstash needs is not there: hwstash's own (not migrated) or Nova's (wrong database). */
+export class MissingTableError extends Error {
+  constructor(
+    readonly table: string,
+    readonly where: string,
+  ) {
+    super(
+      `table ${table} does not exist in the database at ${where}: ` +
+        (table.startsWith('hwstash_')
+          ? 'run `hwstash db migrate`'
+          : "is [database] connection Nova's cell database? For a standalone setup, run `hwstash db init-nova-schema`"),
+    );
+    this.name = 'MissingTableError';
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `hwstash_property_history`: every write of an `image_<property>` row — stash, operator set,
+ * revert — appended in the same transaction as the write, so history and data never disagree.
+ */
+import { QueryTypes, type Transaction } from 'sequelize';
+import type { Source } from '../core/resolve.js';
+import type { Database } from './database.js';
+import { isoFromNaiveUtc, naiveUtc } from './timestamps.js';
+
+export const HISTORY_TABLE = 'hwstash_property_history';
+
+export type HistorySource = 'stash' | 'set' | 'revert';
+
+export interface HistoryEntry {
+  instanceUuid: string;
+  property: string;
+  /** The value before; null with oldPresent=false means there was no row. */
+  oldValue: string | null;
+  oldPresent: boolean;
+  newValue: string | null;
+  /** False when the write removed the row (a revert to "not stashed"). */
+  newPresent: boolean;
+  source: HistorySource;
+  /** For a stash: where the value came from (image, domain, osinfo, driver, config). */
+  valueSource?: Source | null;
+  actor: string;
+  reason?: string | null;
+}
+
+export interface HistoryRecord extends Required<HistoryEntry> {
+  id: number;
+  /** ISO-8601 UTC. */
+  time: string;
+}
+
+/** Free text fit for a varchar(255) that may be utf8mb3 on the connection. */
+function text255(s: string): string {
+  const bmp = s.replace(/[\u{10000}-\u{10FFFF}]/gu, '\uFFFD');
+  const chars = [...bmp];
+  return chars.length <= 255 ? bmp : `${chars.slice(0, 254).join('')}…`;
+}
+
+export function historyRow(entry: HistoryEntry, now: Date): Record<string, unknown> {
+  return {
+    instance_uuid: entry.instanceUuid,
+    property: entry.property,
+    old_value: entry.oldValue,
+    old_present: entry.oldPresent,
+    new_value: entry.newValue,
+    new_present: entry.newPresent,
+    source: entry.source,
+    value_source: entry.valueSource ?? null,
+    actor: text255(entry.actor),
+    reason: entry.reason === undefined || entry.reason === null ? null : text255(entry.reason),
+    created_at: naiveUtc(now),
+  };
+}
+
+/** Append entries with one INSERT. */
+export async function appendHistory(
+  db: Database,
+  entries: readonly HistoryEntry[],
+  options: { transaction?: Transaction; now: Date },
+): Promise<void> {
+  if (entries.length === 0) return;
+  await db.sequelize.getQueryInterface().bulkInsert(
+    HISTORY_TABLE,
+    entries.map((e) => historyRow(e, options.now)),
+    { transaction: options.transaction },
+  );
+}
+
+function timeText(db: Database): string {
+  // Read the naive UTC column as text, so no driver shifts it by the process's time zone.
+  if (db.dialect === 'mysql') return "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f')";
+  if (db.dialect === 'postgres') return "to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US')";
+  return 'created_at';
+}
+
+const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+
+export interface ListHistoryOptions {
+  property?: string;
+  /** Only the newest `limit` entries (still returned oldest first). */
+  limit?: number;
+}
+
+/** An instance's history, oldest first. */
+export async function listHistory(db: Database, instanceUuid: string, options: ListHistoryOptions = {}): Promise<HistoryRecord[]> {
+  const where = ['instance_uuid = :uuid'];
+  if (options.property !== undefined) where.push('property = :property');
+  const limit = options.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(options.limit))}` : '';
+  const rows = await db.sequelize.query<Record<string, unknown>>(
+    `SELECT id, instance_uuid, property, old_value, old_present, new_value, new_present, source, value_source, actor, reason, ` +
+      `${timeText(db)} AS time FROM ${HISTORY_TABLE} WHERE ${where.join(' AND ')} ORDER BY id DESC${limit}`,
+    { type: QueryTypes.SELECT, replacements: { uuid: instanceUuid, property: options.property } },
+  );
+  return rows.reverse().map((r) => ({
+    id: Number(r['id']),
+    instanceUuid: String(r['instance_uuid']),
+    property: String(r['property']),
+    oldValue: (r['old_value'] ?? null) as string | null,
+    oldPresent: bool(r['old_present']),
+    newValue: (r['new_value'] ?? null) as string | null,
+    newPresent: bool(r['new_present']),
+    source: String(r['source']) as HistorySource,
+    valueSource: (r['value_source'] ?? null) as Source | null,
+    actor: String(r['actor']),
+    reason: (r['reason'] ?? null) as string | null,
+    time: isoFromNaiveUtc(r['time']) ?? '',
+  }));
+}

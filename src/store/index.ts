@@ -1,0 +1,166 @@
+/**
+ * The store: Nova's cell database as hwstash uses it (instances, their system_metadata and block
+ * devices) plus hwstash's own tables. One Store per process; each has its own connection pool.
+ */
+import type { BlockDevice } from '../core/inputs.js';
+import type { PropertyName } from '../core/properties.js';
+import { blockDevicesOf } from './block-devices.js';
+import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js';
+import { listHistory, type HistoryRecord, type ListHistoryOptions } from './history.js';
+import { findLiveInstance, liveInstanceIdsOnHost, liveInstancesOnHost, type PageOptions } from './instances.js';
+import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion, type MigrateResult } from './migrations/index.js';
+import { defineNovaModels, type InstanceRow, type NovaModels } from './nova-models.js';
+import { initNovaSchema, novaTablesPresent } from './nova-schema.js';
+import { writeProperties, type PropertyChange, type WritePropertiesOptions, type WritePropertiesResult } from './property-writer.js';
+import { stashBatch, type StashBatchReport, type StashOptions } from './stash.js';
+import { storedProperties, sysmetaDict, type StoredProperty, type SysmetaRow } from './sysmeta.js';
+import { instancesMissingProperties, sysmetaRowsOf } from './system-metadata.js';
+import type { QueryCounter } from './query-counter.js';
+
+export { DatabaseUnavailableError, InstanceNotFoundError, MissingTableError, UnstorableValueError } from './errors.js';
+export type { InstanceRow } from './nova-models.js';
+export type { StoredProperty, SysmetaRow, BadStoredValue } from './sysmeta.js';
+export type { StashBatchReport, StashOptions, InstanceStashReport, InstanceStashStatus, StashRow } from './stash.js';
+export type { PropertyChange, WritePropertiesOptions, WritePropertiesResult, PropertyWrite } from './property-writer.js';
+export type { HistoryRecord, HistoryEntry, HistorySource, ListHistoryOptions } from './history.js';
+export type { MigrateResult } from './migrations/index.js';
+export type { StashedValue, PropertyFailure } from './stash-plan.js';
+
+export interface StoreOpenOptions extends OpenDatabaseOptions {
+  /** The clock for created_at/updated_at and history (tests pin it). */
+  now?: () => Date;
+}
+
+export interface StoreStatus {
+  /** hwstash's applied schema version; null when `hwstash db migrate` never ran. */
+  schemaVersion: number | null;
+  latestVersion: number;
+  /** Versions `migrate()` would apply. */
+  pending: number[];
+  /** Which of Nova's three tables exist. */
+  novaTables: Record<string, boolean>;
+}
+
+export class Store {
+  private constructor(
+    readonly db: Database,
+    readonly models: NovaModels,
+    private readonly now: () => Date,
+  ) {}
+
+  /** Open the database of a SQLAlchemy URL. Throws DatabaseUnavailableError or ConfigError (bad URL). */
+  static async open(sqlalchemyUrl: string, options: StoreOpenOptions = {}): Promise<Store> {
+    const db = await openDatabase(sqlalchemyUrl, options);
+    return new Store(db, defineNovaModels(db.sequelize), options.now ?? (() => new Date()));
+  }
+
+  get dialect(): Database['dialect'] {
+    return this.db.dialect;
+  }
+
+  /** Where the database is, without credentials, for messages. */
+  get where(): string {
+    return this.db.where;
+  }
+
+  get redactedUrl(): string {
+    return this.db.redactedUrl;
+  }
+
+  /** Statements sent so far. */
+  get queries(): QueryCounter {
+    return this.db.queries;
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.db.translate(err);
+    }
+  }
+
+  /** Create or upgrade hwstash's own tables (never Nova's). */
+  migrate(): Promise<MigrateResult> {
+    return this.guard(() => migrate(this.db, this.now));
+  }
+
+  /** Create Nova's three tables where missing (embedded SQLite, demos, tests). Returns those created. */
+  initNovaSchema(): Promise<string[]> {
+    return this.guard(() => initNovaSchema(this.db));
+  }
+
+  status(): Promise<StoreStatus> {
+    return this.guard(async () => {
+      const version = await schemaVersion(this.db);
+      return {
+        schemaVersion: version,
+        latestVersion: LATEST_VERSION,
+        pending: MIGRATIONS.map((m) => m.version).filter((v) => v > (version ?? 0)),
+        novaTables: await novaTablesPresent(this.db),
+      };
+    });
+  }
+
+  /** A live instance (deleted = 0), or null. */
+  instance(uuid: string): Promise<InstanceRow | null> {
+    return this.guard(() => findLiveInstance(this.models, uuid));
+  }
+
+  /** Live instances of a host, one page in id order; pass the last id as `afterId` for the next. */
+  instancesOnHost(host: string, page: PageOptions): Promise<InstanceRow[]> {
+    return this.guard(() => liveInstancesOnHost(this.models, host, page));
+  }
+
+  /** Every live instance of a host as id and uuid, in id order, with one query. */
+  instanceIdsOnHost(host: string): Promise<Array<{ id: number; uuid: string }>> {
+    return this.guard(() => liveInstanceIdsOnHost(this.db, host));
+  }
+
+  /** How many live instances a host has. */
+  countInstancesOnHost(host: string): Promise<number> {
+    return this.guard(() => this.models.Instance.count({ where: { host, deleted: 0 } }));
+  }
+
+  /** Which of these instances lack a row for at least one of the 11 properties (one query). */
+  instancesMissingProperties(uuids: readonly string[]): Promise<Set<string>> {
+    return this.guard(() => instancesMissingProperties(this.db, uuids));
+  }
+
+  /** Every system_metadata row of an instance, soft-deleted ones included, in id order. */
+  systemMetadata(uuid: string): Promise<SysmetaRow[]> {
+    return this.guard(async () => (await sysmetaRowsOf(this.db, [uuid])).get(uuid) ?? []);
+  }
+
+  /** The 11 properties as stored for a live instance, as Nova reads them; null when not found. */
+  storedProperties(uuid: string): Promise<Record<PropertyName, StoredProperty> | null> {
+    return this.guard(async () => {
+      if (!(await findLiveInstance(this.models, uuid))) return null;
+      return storedProperties(sysmetaDict((await sysmetaRowsOf(this.db, [uuid])).get(uuid) ?? []));
+    });
+  }
+
+  /** An instance's live block device mappings, in id order. */
+  blockDevices(uuid: string): Promise<BlockDevice[]> {
+    return this.guard(async () => (await blockDevicesOf(this.db, [uuid])).get(uuid) ?? []);
+  }
+
+  /** Stash what is missing for a batch of instances, in one transaction. */
+  stash(uuids: readonly string[], options: Omit<StashOptions, 'now'>): Promise<StashBatchReport> {
+    return this.guard(() => stashBatch(this.db, uuids, { ...options, now: this.now }));
+  }
+
+  /** The operator's write for one instance, all or nothing. Throws InstanceNotFoundError, UnstorableValueError. */
+  writeProperties(uuid: string, changes: readonly PropertyChange[], options: Omit<WritePropertiesOptions, 'now'>): Promise<WritePropertiesResult> {
+    return this.guard(() => writeProperties(this.db, this.models, uuid, changes, { ...options, now: this.now }));
+  }
+
+  /** An instance's property history, oldest first. */
+  history(uuid: string, options: ListHistoryOptions = {}): Promise<HistoryRecord[]> {
+    return this.guard(() => listHistory(this.db, uuid, options));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

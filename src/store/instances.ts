@@ -1,0 +1,100 @@
+/**
+ * Reading Nova's `instances` rows. Nova soft-deletes an instance by setting `deleted` to its id;
+ * only rows with `deleted = 0` exist for hwstash (Nova's own read_deleted='no' filter).
+ */
+import { Op, type Transaction } from 'sequelize';
+import { select } from './sql.js';
+import type { Database } from './database.js';
+import { INSTANCE_ATTRIBUTES, toInstanceRow, type InstanceRow, type NovaModels } from './nova-models.js';
+import { rowLock } from './transaction.js';
+
+export async function findLiveInstance(models: NovaModels, uuid: string, transaction?: Transaction): Promise<InstanceRow | null> {
+  const row = await models.Instance.findOne({
+    attributes: [...INSTANCE_ATTRIBUTES],
+    where: { uuid, deleted: 0 },
+    raw: true,
+    transaction,
+  });
+  return row ? toInstanceRow(row as unknown as Record<string, unknown>) : null;
+}
+
+export interface PageOptions {
+  /** Return instances with an id above this (the last id of the previous page). */
+  afterId?: number;
+  limit: number;
+}
+
+/** Live instances of a host in id order, one page. */
+export async function liveInstancesOnHost(models: NovaModels, host: string, page: PageOptions): Promise<InstanceRow[]> {
+  const rows = await models.Instance.findAll({
+    attributes: [...INSTANCE_ATTRIBUTES],
+    where: { host, deleted: 0, id: { [Op.gt]: page.afterId ?? 0 } },
+    order: [['id', 'ASC']],
+    limit: page.limit,
+    raw: true,
+  });
+  return rows.map((r) => toInstanceRow(r as unknown as Record<string, unknown>));
+}
+
+/** The live instances of a host, id and uuid only, in id order: one query for the whole host. */
+export async function liveInstanceIdsOnHost(db: Database, host: string): Promise<Array<{ id: number; uuid: string }>> {
+  const rows = await select(db, 'SELECT id, uuid FROM instances WHERE host = :host AND deleted = 0 ORDER BY id', { host });
+  return rows.map((r) => ({ id: Number(r['id']), uuid: String(r['uuid']) }));
+}
+
+/**
+ * The live instances among `uuids` (optionally only those still on `host`), in id order. With a
+ * transaction they stay locked until it ends; id order means two lockers of overlapping sets
+ * cannot deadlock.
+ */
+export async function liveInstancesByUuid(
+  db: Database,
+  uuids: readonly string[],
+  options: { transaction?: Transaction; host?: string } = {},
+): Promise<InstanceRow[]> {
+  return (await selectLive(db, INSTANCE_ATTRIBUTES, uuids, options)).map(toInstanceRow);
+}
+
+/** What the stash needs of an instance. */
+export interface InstanceRef {
+  id: number;
+  uuid: string;
+  host: string | null;
+  vmMode: string | null;
+}
+
+/** As liveInstancesByUuid, with only the columns the stash reads. */
+export async function liveInstanceRefsByUuid(
+  db: Database,
+  uuids: readonly string[],
+  options: { transaction?: Transaction; host?: string } = {},
+): Promise<InstanceRef[]> {
+  const rows = await selectLive(db, ['id', 'uuid', 'host', 'vm_mode'], uuids, options);
+  return rows.map((r) => ({
+    id: Number(r['id']),
+    uuid: String(r['uuid']),
+    host: r['host'] === null || r['host'] === undefined ? null : String(r['host']),
+    vmMode: r['vm_mode'] === null || r['vm_mode'] === undefined ? null : String(r['vm_mode']),
+  }));
+}
+
+async function selectLive(
+  db: Database,
+  columns: readonly string[],
+  uuids: readonly string[],
+  options: { transaction?: Transaction; host?: string },
+): Promise<Array<Record<string, unknown>>> {
+  if (uuids.length === 0) return [];
+  const { transaction, host } = options;
+  const lock = transaction && rowLock(db, transaction) ? ' FOR UPDATE' : '';
+  const cols = host === undefined || columns.includes('host') ? columns : [...columns, 'host'];
+  // The host is checked here rather than in SQL: with it in the WHERE clause SQLite walks the
+  // host's whole index range instead of looking the uuids up.
+  const rows = await select(
+    db,
+    `SELECT ${cols.join(', ')} FROM instances WHERE uuid IN (:uuids) AND deleted = 0 ORDER BY id${lock}`,
+    { uuids: [...uuids] },
+    transaction,
+  );
+  return host === undefined ? rows : rows.filter((r) => r['host'] === host);
+}

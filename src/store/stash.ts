@@ -1,0 +1,183 @@
+/**
+ * The batched never-overwrite stash. Per batch of instances, one transaction and a fixed set of
+ * statements whatever the batch size: lock the instances rows, read all their system_metadata
+ * and all their live block devices (one query each), decide per instance (stash-plan.ts), then
+ * one multi-row INSERT of the new `image_<property>` rows and one of their history rows.
+ *
+ * Nova's table has no unique key on (instance_uuid, key), so the lock is what keeps two
+ * stashers (two agents, or an agent and an operator's `set`) from both inserting a key: the
+ * second waits on the first's instance rows, then reads its committed rows and adds nothing.
+ * Domain facts are gathered by the caller before the transaction: no libvirt call under a lock.
+ */
+import type { Transaction } from 'sequelize';
+import type { DomainFacts, HostProfile, OsInfoLookup } from '../core/inputs.js';
+import { PROPERTIES } from '../core/properties.js';
+import { blockDevicesOf } from './block-devices.js';
+import type { Database } from './database.js';
+import { appendHistory, type HistoryEntry } from './history.js';
+import { liveInstanceRefsByUuid, type InstanceRef } from './instances.js';
+import { planInstanceStash, type InstancePlan } from './stash-plan.js';
+import { sysmetaRowsOf } from './system-metadata.js';
+import { naiveUtc } from './timestamps.js';
+import { writeTransaction } from './transaction.js';
+
+export interface StashOptions {
+  profile: HostProfile;
+  osinfo: OsInfoLookup | null;
+  /** The current libvirt domain of each instance that has one (RULES.md §9.2). */
+  domains?: ReadonlyMap<string, DomainFacts | null>;
+  /**
+   * Instances whose domain could not be read, with why. Their missing properties are left
+   * unstashed: today's defaults could contradict what the guest actually runs.
+   */
+  unreadableDomains?: ReadonlyMap<string, string>;
+  /** Stash only instances still on this host, as checked under the lock. */
+  host?: string;
+  /** Read and decide, write nothing. */
+  dryRun?: boolean;
+  /** Who writes, for the history (`hwstash-agent@compute-1`, an operator). */
+  actor: string;
+  now?: () => Date;
+  /** Awaited after the reads, before the writes (with the locks held): lets tests hold a stasher mid-way. */
+  afterRead?: () => Promise<void>;
+}
+
+export type InstanceStashStatus =
+  /** Rows were (or, in a dry run, would be) added. */
+  | 'stashed'
+  /** All 11 properties were already stored. */
+  | 'complete'
+  /** Nothing could be added and some properties are still missing (see errors). */
+  | 'incomplete'
+  /** Deleted, unknown, or no longer on the host. */
+  | 'skipped';
+
+export interface InstanceStashReport extends InstancePlan {
+  status: InstanceStashStatus;
+}
+
+export interface StashRow {
+  instanceUuid: string;
+  key: string;
+  value: string | null;
+  source: string;
+}
+
+export interface StashBatchReport {
+  instances: InstanceStashReport[];
+  /** The `image_<property>` rows added (or that would be added). */
+  rows: StashRow[];
+  /** Statements sent for this batch. */
+  queries: number;
+}
+
+function statusOf(plan: InstancePlan): InstanceStashStatus {
+  if (Object.keys(plan.toStash).length > 0) return 'stashed';
+  return Object.keys(plan.present).length === PROPERTIES.length ? 'complete' : 'incomplete';
+}
+
+function skipped(uuid: string): InstanceStashReport {
+  return { uuid, status: 'skipped', present: {}, toStash: {}, errors: {}, badStoredValues: [] };
+}
+
+async function decide(
+  db: Database,
+  instances: readonly InstanceRef[],
+  options: StashOptions,
+  transaction: Transaction | undefined,
+): Promise<InstancePlan[]> {
+  const uuids = instances.map((i) => i.uuid);
+  const sysmeta = await sysmetaRowsOf(db, uuids, transaction);
+  const devices = await blockDevicesOf(db, uuids, transaction);
+  return instances.map((instance) =>
+    planInstanceStash({
+      uuid: instance.uuid,
+      vmMode: instance.vmMode,
+      rows: sysmeta.get(instance.uuid) ?? [],
+      blockDevices: devices.get(instance.uuid) ?? [],
+      profile: options.profile,
+      osinfo: options.osinfo,
+      domain: options.domains?.get(instance.uuid) ?? null,
+      domainError: options.unreadableDomains?.get(instance.uuid),
+    }),
+  );
+}
+
+function rowsOf(plans: readonly InstancePlan[]): StashRow[] {
+  const rows: StashRow[] = [];
+  for (const plan of plans) {
+    // In the property table's order, so rows of one instance get ids in a stable order.
+    for (const spec of PROPERTIES) {
+      const s = plan.toStash[spec.name];
+      if (s) rows.push({ instanceUuid: plan.uuid, key: spec.key, value: s.value, source: s.source });
+    }
+  }
+  return rows;
+}
+
+async function write(db: Database, rows: readonly StashRow[], actor: string, now: Date, transaction: Transaction): Promise<void> {
+  if (rows.length === 0) return;
+  const at = naiveUtc(now);
+  await db.sequelize.getQueryInterface().bulkInsert(
+    'instance_system_metadata',
+    rows.map((r) => ({
+      instance_uuid: r.instanceUuid,
+      key: r.key,
+      value: r.value,
+      created_at: at,
+      updated_at: null,
+      deleted_at: null,
+      // Nullable without a default: a NULL would escape Nova's soft-delete of the instance.
+      deleted: 0,
+    })),
+    { transaction },
+  );
+  const history: HistoryEntry[] = rows.map((r) => ({
+    instanceUuid: r.instanceUuid,
+    property: r.key.slice('image_'.length),
+    oldValue: null,
+    oldPresent: false,
+    newValue: r.value,
+    newPresent: true,
+    source: 'stash',
+    valueSource: r.source as HistoryEntry['valueSource'],
+    actor,
+    reason: null,
+  }));
+  await appendHistory(db, history, { transaction, now });
+}
+
+function report(uuids: readonly string[], plans: readonly InstancePlan[]): InstanceStashReport[] {
+  const byUuid = new Map(plans.map((p) => [p.uuid, p]));
+  return [...new Set(uuids)].map((uuid) => {
+    const plan = byUuid.get(uuid);
+    return plan ? { ...plan, status: statusOf(plan) } : skipped(uuid);
+  });
+}
+
+/** Stash what is missing for a batch of instances, in one transaction. */
+export async function stashBatch(
+  db: Database,
+  uuids: readonly string[],
+  options: StashOptions,
+): Promise<StashBatchReport> {
+  const now = options.now ?? (() => new Date());
+  const unique = [...new Set(uuids)];
+  const { result, queries } = await db.queries.measure(async () => {
+    if (options.dryRun) {
+      const live = await liveInstanceRefsByUuid(db, unique, { host: options.host });
+      const plans = await decide(db, live, options, undefined);
+      await options.afterRead?.();
+      return { plans, rows: rowsOf(plans) };
+    }
+    return writeTransaction(db, async (transaction) => {
+      const locked = await liveInstanceRefsByUuid(db, unique, { transaction, host: options.host });
+      const plans = await decide(db, locked, options, transaction);
+      await options.afterRead?.();
+      const rows = rowsOf(plans);
+      await write(db, rows, options.actor, now(), transaction);
+      return { plans, rows };
+    });
+  });
+  return { instances: report(unique, result.plans), rows: result.rows, queries };
+}

@@ -1,0 +1,58 @@
+/**
+ * Write transactions that two hwstash processes (two agents, or an agent and an operator's
+ * `set`) can run against the same instances. Row locks are taken by the callers
+ * (`SELECT … FOR UPDATE` on the instances rows); on SQLite, which has no row locks, the
+ * transaction is IMMEDIATE: it holds the database's write lock from its first statement, so the
+ * reads inside it see every committed write and no other writer can slip in between.
+ * A deadlock or a busy database makes the whole transaction run again, a bounded number of times.
+ */
+import { Transaction } from 'sequelize';
+import type { Database } from './database.js';
+
+const RETRYABLE_CODES = new Set([
+  'ER_LOCK_DEADLOCK', // MySQL 1213
+  'ER_LOCK_WAIT_TIMEOUT', // MySQL 1205
+  '40P01', // PostgreSQL deadlock_detected
+  '40001', // PostgreSQL serialization_failure
+  'SQLITE_BUSY',
+]);
+
+function driverCode(err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e && typeof e === 'object' && i < 4; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return code;
+    e = (e as { parent?: unknown; original?: unknown }).parent ?? (e as { original?: unknown }).original;
+  }
+  return undefined;
+}
+
+export function isRetryable(err: unknown): boolean {
+  return driverCode(err) !== undefined;
+}
+
+export interface WriteTransactionOptions {
+  attempts?: number;
+}
+
+export async function writeTransaction<T>(
+  db: Database,
+  fn: (transaction: Transaction) => Promise<T>,
+  options: WriteTransactionOptions = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  const type = db.dialect === 'sqlite' ? Transaction.TYPES.IMMEDIATE : undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.sequelize.transaction({ type }, fn);
+    } catch (err) {
+      if (attempt >= attempts || !isRetryable(err)) throw err;
+      // Jitter so two retrying writers do not collide again in lockstep.
+      await new Promise((r) => setTimeout(r, 20 * attempt + Math.floor(Math.random() * 30)));
+    }
+  }
+}
+
+/** `FOR UPDATE` where the database has row locks; SQLite relies on its IMMEDIATE transaction. */
+export function rowLock(db: Database, transaction: Transaction): Transaction['LOCK'][keyof Transaction['LOCK']] | undefined {
+  return db.dialect === 'sqlite' ? undefined : transaction.LOCK.UPDATE;
+}

@@ -1,0 +1,3 @@
+import { novaCompatSuite } from './nova-compat-suite.js';
+
+novaCompatSuite('mariadb');

@@ -1,0 +1,3 @@
+import { stashSuite } from './stash-suite.js';
+
+stashSuite('sqlite');
