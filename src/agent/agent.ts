@@ -8,6 +8,7 @@ import { ConnectionManager } from '../bus/connection.js';
 import { NotificationConsumer, consumerSettings } from '../bus/consumer.js';
 import { NotificationPublisher } from '../bus/publisher.js';
 import { redactUrl } from '../bus/transport-url.js';
+import { settlesWithin } from '../bus/wait.js';
 import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
 import type { Settings } from '../config/settings.js';
 import { Hypervisor } from '../hypervisor/index.js';
@@ -16,7 +17,7 @@ import { DatabaseGate } from './database-gate.js';
 import { DomainSync } from './domain-sync.js';
 import { EventHandlers } from './handlers.js';
 import { HealthServer } from './health.js';
-import { AgentMetrics } from './metrics.js';
+import { AgentMetrics, eventTypeLabel } from './metrics.js';
 import { reconcileHost, type ReconcileSummary } from './reconcile.js';
 import { Systemd } from './systemd.js';
 
@@ -30,6 +31,8 @@ export interface AgentOptions {
   systemd?: Systemd;
   /** Override [hwstash] metrics_address (tests use port 0). */
   metricsAddress?: string;
+  /** How often an idle agent checks that its database answers, for /healthz (default 5 s). */
+  databaseProbeMs?: number;
 }
 
 export class Agent {
@@ -47,6 +50,7 @@ export class Agent {
   private reconciled = false;
   private reconciling: Promise<ReconcileSummary> | null = null;
   private libvirtRetry: NodeJS.Timeout | undefined;
+  private databaseProbe: NodeJS.Timeout | undefined;
   private readonly systemd: Systemd;
   readonly log: Logger;
   /** Where /healthz and /metrics listen, once started. */
@@ -82,6 +86,7 @@ export class Agent {
     this.metrics.databaseConnected.set(1);
     const migrated = await this.gate.run(() => this.db.migrate(), signal);
     if (migrated.applied.length) this.log.info({ applied: migrated.applied }, 'hwstash tables migrated');
+    this.startDatabaseProbe();
 
     await this.openHypervisor();
     await this.opts.prepare?.(this.db, this.hypervisor);
@@ -111,6 +116,17 @@ export class Agent {
     this.consumer?.start();
     this.systemd.ready(`consuming Nova notifications for ${settings.host}`);
     this.log.info('hwstash agent ready');
+  }
+
+  private startDatabaseProbe(): void {
+    const every = this.opts.databaseProbeMs ?? 5000;
+    let running = false;
+    this.databaseProbe = setInterval(() => {
+      if (running || this.stopCtl.signal.aborted) return;
+      running = true;
+      void this.gate!.probe(Math.max(1000, every)).finally(() => (running = false));
+    }, every);
+    this.databaseProbe.unref();
   }
 
   private async openStore(signal: AbortSignal): Promise<Store> {
@@ -191,17 +207,33 @@ export class Agent {
       startDomains: settings.hwstash.startDomains,
       reconcileHost: (reason, signal) => this.reconcile(reason, signal),
       actor: `hwstash-agent@${settings.host}`,
+      batchSize: settings.hwstash.batchSize,
     });
     this.consumer = new NotificationConsumer({ connection, handler: handlers.handle, host: settings.host, ...consumerSettings(settings) });
-    this.consumer.on('dead-lettered', (e: { eventType: string; reason: string; messageId: string }) => {
-      this.metrics.events.inc({ event_type: e.eventType, outcome: 'dead_lettered' });
-      this.log.error({ event_type: e.eventType, message_id: e.messageId, reason: e.reason }, 'event dead-lettered');
+    this.consumer.on('dead-lettered', (e: { eventType: string | null; reason: string; messageId: string | null; instanceUuid: string | null; attempts: number }) => {
+      this.metrics.events.inc({ event_type: eventTypeLabel(e.eventType), outcome: 'dead_lettered' });
+      this.log.error(
+        { event_type: e.eventType, message_id: e.messageId, ...(e.instanceUuid ? { instance_uuid: e.instanceUuid } : {}), attempts: e.attempts, reason: e.reason },
+        'event dead-lettered',
+      );
     });
     this.consumer.on('retried', (e: { eventType: string; reason: string; attempt: number }) => {
-      this.metrics.events.inc({ event_type: e.eventType, outcome: 'retried' });
+      this.metrics.events.inc({ event_type: eventTypeLabel(e.eventType), outcome: 'retried' });
     });
     this.consumer.on('setup-failed', (e: { reason: string }) => this.log.error({ reason: e.reason }, 'could not set up the queue; retrying'));
-    this.consumer.on('ready', (e: { queue: string }) => this.log.info({ queue: e.queue }, 'consuming'));
+    let readies = 0;
+    this.consumer.on('ready', (e: { queue: string }) => {
+      this.log.info({ queue: e.queue }, 'consuming');
+      readies += 1;
+      // Nova's exchange is not durable: a broker restart takes it and the queue's binding with
+      // it, and whatever Nova publishes before this agent has bound again is dropped by the
+      // broker. Reconciling after each re-bind stashes what those events would have stashed.
+      if (readies > 1 && this.reconciled && !this.stopCtl.signal.aborted) {
+        this.reconcile('bus reconnected: events sent while the binding was gone are lost').catch((err: Error) => {
+          if (!this.stopCtl.signal.aborted) this.log.error({ reason: err.message }, 'reconcile after reconnect failed');
+        });
+      }
+    });
   }
 
   /** One host reconcile at a time; a second request joins the one running. */
@@ -223,7 +255,12 @@ export class Agent {
           host: settings.host,
           profile: this.opts.profile,
           osinfo: this.opts.osinfo,
-          domainFacts: async (uuid) => (this.domainSync ? this.domainSync.facts(uuid) : null),
+          // Without libvirt the stash would record today's defaults over what each guest really
+          // uses: unreadable domains leave their instances unstashed (reported) instead.
+          domainFacts: async (uuid) => {
+            if (!this.domainSync) throw new Error(`libvirt at ${settings.libvirt.connectionUri} is unreachable`);
+            return this.domainSync.facts(uuid);
+          },
           batchSize: settings.hwstash.batchSize,
           actor: `hwstash-agent@${settings.host}`,
           logger: this.log,
@@ -262,6 +299,7 @@ export class Agent {
     this.log.info({ reason, timeout_ms: timeoutMs }, 'hwstash agent stopping');
     this.systemd.stopping(`stopping: ${reason}`);
     if (this.libvirtRetry) clearTimeout(this.libvirtRetry);
+    if (this.databaseProbe) clearInterval(this.databaseProbe);
     let drained = true;
     if (this.consumer) {
       const r = await this.consumer.stop(timeoutMs);
@@ -269,12 +307,21 @@ export class Agent {
       if (!drained) this.log.warn({ unfinished: r.unfinished }, 'stopped with events unfinished; the broker will redeliver them');
     }
     this.stopCtl.abort();
-    await this.reconciling?.catch(() => undefined);
-    await this.publisher?.close().catch(() => undefined);
-    await this.connection?.close(2000).catch(() => undefined);
-    await this.health?.close();
-    await this.hypervisor?.close().catch(() => undefined);
-    await this.store?.close().catch(() => undefined);
+    // Each part gets a bounded time to close: a statement stuck past the drain (a handler
+    // waiting on a row lock) would otherwise hold the pool's close, and the process, forever.
+    // Its transaction is rolled back by the server when the process exits.
+    const closing: Array<[string, () => Promise<unknown> | undefined]> = [
+      ['reconcile', () => this.reconciling ?? undefined],
+      ['publisher', () => this.publisher?.close()],
+      ['bus', () => this.connection?.close(2000)],
+      ['health', () => this.health?.close()],
+      ['libvirt', () => this.hypervisor?.close()],
+      ['database', () => this.store?.close()],
+    ];
+    for (const [part, close] of closing) {
+      const work = close();
+      if (work && !(await settlesWithin(work, 3000))) this.log.warn({ part }, 'did not close in time; leaving it to the exit');
+    }
     this.log.info({ drained }, 'hwstash agent stopped');
     return { drained };
   }

@@ -7,6 +7,34 @@ import type { Logger } from 'pino';
 import { AbandonError } from '../bus/errors.js';
 import { DatabaseUnavailableError } from '../store/index.js';
 
+/** Driver codes of a connection lost under a statement (the store translates only failed connects). */
+const LOST_CONNECTION_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'PROTOCOL_CONNECTION_LOST', // mysql2: the server closed the connection
+  '57P01', // PostgreSQL admin_shutdown
+  '57P02', // PostgreSQL crash_shutdown
+  '57P03', // PostgreSQL cannot_connect_now
+]);
+
+/**
+ * True for an outage of the database, including a link that breaks in the middle of a statement
+ * (sequelize reports that as a plain DatabaseError): those are waited out like a refused
+ * connection, instead of costing the event one of its attempts.
+ */
+export function isDatabaseOutage(err: unknown): boolean {
+  if (err instanceof DatabaseUnavailableError) return true;
+  for (let e: unknown = err, i = 0; e && typeof e === 'object' && i < 4; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && LOST_CONNECTION_CODES.has(code)) return true;
+    if (e instanceof Error && /connection is in closed state/.test(e.message)) return true;
+    e = (e as { parent?: unknown; original?: unknown }).parent ?? (e as { original?: unknown }).original;
+  }
+  return false;
+}
+
 export interface DatabaseGateOptions {
   /** Answers when the database is reachable again; throws while it is not. */
   ping: () => Promise<void>;
@@ -40,8 +68,9 @@ export class DatabaseGate {
   }
 
   /**
-   * Run `fn`; while it fails with DatabaseUnavailableError, wait for the database and run it
-   * again. Aborting the signal gives up with an AbandonError (the message is redelivered later).
+   * Run `fn`; while it fails because the database is unreachable (isDatabaseOutage), wait for
+   * the database and run it again. Aborting the signal gives up with an AbandonError (the
+   * message is redelivered later).
    */
   async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (;;) {
@@ -50,10 +79,32 @@ export class DatabaseGate {
         this.set(true);
         return result;
       } catch (err) {
-        if (!(err instanceof DatabaseUnavailableError)) throw err;
-        this.set(false, err.message);
+        if (!isDatabaseOutage(err)) throw err;
+        this.set(false, (err as Error).message);
         await this.waitUntilUp(signal);
       }
+    }
+  }
+
+  /**
+   * Ping once and record the answer. An idle agent runs no query, so without this an outage
+   * would show in /healthz only when the next event fails. A ping that does not answer within
+   * `timeoutMs` (a link that drops packets rather than refusing) counts as down.
+   */
+  async probe(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.opts.ping(), timedOut]);
+      this.set(true);
+      return true;
+    } catch (err) {
+      this.set(false, (err as Error).message);
+      return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

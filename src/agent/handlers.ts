@@ -13,8 +13,9 @@ import type { InstanceStashReport, Store } from '../store/index.js';
 import type { DatabaseGate } from './database-gate.js';
 import type { DomainSync, FollowResult, VerifyResult } from './domain-sync.js';
 import { decide, type Action } from './events.js';
-import type { AgentMetrics } from './metrics.js';
+import { eventTypeLabel, type AgentMetrics } from './metrics.js';
 import type { ReconcileSummary } from './reconcile.js';
+import { StashBatcher } from './stash-batcher.js';
 
 export interface HandlerDeps {
   host: string;
@@ -32,16 +33,34 @@ export interface HandlerDeps {
   /** The host-wide reconcile, shared with start-up. */
   reconcileHost: (reason: string, signal?: AbortSignal) => Promise<ReconcileSummary>;
   actor: string;
+  /** Instances per stash transaction ([hwstash] batch_size); events in flight together share one. */
+  batchSize?: number;
 }
 
 export class EventHandlers {
-  constructor(private readonly deps: HandlerDeps) {}
+  private readonly batcher: StashBatcher;
+
+  constructor(private readonly deps: HandlerDeps) {
+    this.batcher = new StashBatcher(async (batch) => {
+      const report = await deps.store.stash(
+        batch.map((b) => b.uuid),
+        {
+          profile: deps.profile,
+          osinfo: deps.osinfo,
+          domains: new Map(batch.map((b) => [b.uuid, b.facts])),
+          host: deps.host,
+          actor: deps.actor,
+        },
+      );
+      return new Map(report.instances.map((i) => [i.uuid, i]));
+    }, deps.batchSize ?? 200);
+  }
 
   /** The consumer's handler. */
   readonly handle = async (n: Notification, ctx: DeliveryContext): Promise<HandlerOutcome> => {
     const d = decide(n, this.deps.host);
     if (!d.act) {
-      this.deps.metrics.events.inc({ event_type: metricEventType(n.eventType), outcome: 'skipped' });
+      this.deps.metrics.events.inc({ event_type: eventTypeLabel(n.eventType), outcome: 'skipped' });
       return 'skipped';
     }
     const log = this.deps.logger.child({
@@ -88,28 +107,24 @@ export class EventHandlers {
   }
 
   async stash(uuid: string, log: Logger): Promise<InstanceStashReport | null> {
-    await this.instanceOrRetry(uuid);
     const domains = this.deps.domains();
-    let facts = null;
-    if (domains) {
-      try {
-        facts = await domains.facts(uuid);
-      } catch (err) {
-        if (!isHypervisorError(err)) throw err;
-        // Without the domain, a stash would record today's defaults instead of what the guest
-        // uses: better to retry than to stash the wrong hardware.
-        throw new TransientError(`libvirt: ${(err as Error).message}`);
-      }
+    // Without the domain, a stash would record today's defaults instead of what the guest uses:
+    // better to retry (then dead-letter with the reason) than to stash the wrong hardware.
+    if (!domains) throw new TransientError('libvirt is unreachable');
+    let facts;
+    try {
+      facts = await domains.facts(uuid);
+    } catch (err) {
+      if (!isHypervisorError(err)) throw err;
+      throw new TransientError(`libvirt: ${(err as Error).message}`);
     }
-    const report = await this.deps.store.stash([uuid], {
-      profile: this.deps.profile,
-      osinfo: this.deps.osinfo,
-      domains: new Map([[uuid, facts]]),
-      host: this.deps.host,
-      actor: this.deps.actor,
-    });
-    const inst = report.instances[0] ?? null;
-    if (!inst) return null;
+    const inst = await this.batcher.stash({ uuid, facts });
+    if (!inst || inst.status === 'skipped') {
+      // Not a live instance of this host. Unknown (retried, then dead-lettered), or moved to
+      // another host or deleted since (nothing to do here).
+      await this.instanceOrRetry(uuid);
+      return inst;
+    }
     this.count(inst);
     const stashed = Object.keys(inst.toStash);
     if (stashed.length) {
@@ -186,9 +201,4 @@ export class EventHandlers {
       log.warn({ err: (err as Error).message, event_type: eventType }, 'could not publish notification');
     }
   }
-}
-
-/** Bounded label values: unknown event types share one label. */
-function metricEventType(eventType: string): string {
-  return /^(instance|service|hwstash)\.[a-z_.]{1,60}$/.test(eventType) ? eventType : 'other';
 }

@@ -4,6 +4,16 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * The event_type label of a message: bounded, since event types come from the bus. A body that
+ * could not be decoded has none (`malformed`); a name outside Nova's and hwstash's shape shares
+ * `other`.
+ */
+export function eventTypeLabel(eventType: string | null | undefined): string {
+  if (eventType === null || eventType === undefined) return 'malformed';
+  return /^(instance|service|hwstash)\.[a-z_.]{1,60}$/.test(eventType) ? eventType : 'other';
+}
+
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly events = new Counter({

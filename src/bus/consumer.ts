@@ -15,8 +15,8 @@
  *   setup-failed   ({ reason, retryInMs })
  *   received       ({ messageId, eventType, redelivered })
  *   processed      ({ outcome: 'done'|'skipped'|'duplicate', messageId, eventType, attempts, durationMs })
- *   retried        ({ messageId, eventType, attempt, delayMs, reason })
- *   dead-lettered  ({ messageId, eventType, reason, attempts })
+ *   retried        ({ messageId, eventType, instanceUuid, attempt, delayMs, reason })
+ *   dead-lettered  ({ messageId, eventType, instanceUuid, reason, attempts })
  *   dead-letter-failed ({ messageId, reason })             left for redelivery
  *   abandoned      ({ messageId, eventType, why })         left unacked: the broker redelivers
  *   cancelled      ()                                     the broker cancelled the consumer
@@ -339,7 +339,7 @@ export class NotificationConsumer extends EventEmitter {
       this.emit('received', { messageId: null, eventType: null, redelivered: msg.fields.redelivered });
       this.counters.malformed += 1;
       const reason = err instanceof MalformedMessageError ? err.reason : describeError(err);
-      this.track(this.deadLetter(session, msg, reason, null, null, 0));
+      this.track(this.deadLetter(session, msg, reason, null, 0));
       return;
     }
     this.emit('received', { messageId: n.messageId, eventType: n.eventType, redelivered: msg.fields.redelivered });
@@ -394,12 +394,12 @@ export class NotificationConsumer extends EventEmitter {
         const reason = describeError(err);
         if (isAbandon(err)) return this.abandon(n, reason);
         if (isPermanent(err) || attempt >= this.retryAttempts) {
-          await this.deadLetter(session, msg, reason, n.eventType, n.messageId, attempt);
+          await this.deadLetter(session, msg, reason, n, attempt);
           return;
         }
         const delayMs = backoffDelay(attempt, this.retryBackoff, this.opts.random);
         this.counters.retried += 1;
-        this.emit('retried', { messageId: n.messageId, eventType: n.eventType, attempt, delayMs, reason });
+        this.emit('retried', { messageId: n.messageId, eventType: n.eventType, instanceUuid: n.instance?.instanceUuid ?? null, attempt, delayMs, reason });
         if (!(await sleep(delayMs, signal))) {
           return this.abandon(n, this.stopCtl.signal.aborted ? 'stopping during a retry wait' : 'channel closed during a retry wait');
         }
@@ -407,14 +407,11 @@ export class NotificationConsumer extends EventEmitter {
     }
   }
 
-  private async deadLetter(
-    session: Session,
-    msg: ConsumeMessage,
-    reason: string,
-    eventType: string | null,
-    messageId: string | null,
-    attempts: number,
-  ): Promise<void> {
+  /** `n` is null for a body that could not be decoded. */
+  private async deadLetter(session: Session, msg: ConsumeMessage, reason: string, n: Notification | null, attempts: number): Promise<void> {
+    const eventType = n?.eventType ?? null;
+    const messageId = n?.messageId ?? null;
+    const instanceUuid = n?.instance?.instanceUuid ?? null;
     if (session.closed) return;
     const max = this.opts.maxReasonLength ?? 2000;
     const now = (this.opts.now ?? (() => new Date()))();
@@ -455,6 +452,6 @@ export class NotificationConsumer extends EventEmitter {
     if (messageId !== null) this.recent.add(messageId);
     if (!this.ack(session, msg)) return;
     this.counters.deadLettered += 1;
-    this.emit('dead-lettered', { messageId, eventType, reason, attempts });
+    this.emit('dead-lettered', { messageId, eventType, instanceUuid, reason, attempts });
   }
 }

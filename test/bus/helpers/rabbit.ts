@@ -153,22 +153,7 @@ export class TestBroker {
 
 const run = promisify(execFile);
 
-/**
- * The broker-restart test stops and starts the shared RabbitMQ application, which disturbs
- * anything else using it at that moment. It runs in CI (CI set) or when
- * HWSTASH_TEST_BROKER_RESTART=1, and only where rabbitmqctl is at hand.
- */
-export async function brokerRestartAllowed(): Promise<boolean> {
-  const wanted = process.env['HWSTASH_TEST_BROKER_RESTART'] === '1' || (process.env['CI'] ?? '') !== '';
-  if (!wanted || process.env['HWSTASH_TEST_BROKER_RESTART'] === '0') return false;
-  try {
-    await run('rabbitmqctl', ['-q', 'status'], { timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/** Runs rabbitmqctl (the reliability suite restarts the broker with it). */
 export async function rabbitmqctl(...args: string[]): Promise<void> {
   await run('rabbitmqctl', args, { timeout: 120_000 });
 }

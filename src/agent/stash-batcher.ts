@@ -1,0 +1,87 @@
+/**
+ * Group commit for event stashes. Every event's stash is one transaction with a fixed set of
+ * statements whatever the number of instances in it (store/stash.ts), so events handled at the
+ * same time share one: while `maxConcurrent` transactions are running, new requests queue and go
+ * together into the next one. An idle agent therefore flushes at once (a batch of one); a busy
+ * one commits as many instances per transaction as it has events in flight. A few transactions
+ * run side by side because each is mostly waiting for round trips to the server; they lock
+ * different instances, so they do not wait for each other.
+ *
+ * Each caller's promise settles with its own instance's report once the shared transaction has
+ * committed (so the message is still acked only after its effect is committed), or with the
+ * transaction's error, which every caller of that batch then retries on its own.
+ */
+import type { DomainFacts } from '../core/inputs.js';
+import type { InstanceStashReport } from '../store/index.js';
+
+export interface StashRequest {
+  uuid: string;
+  /** The instance's current domain, read before the transaction; null when it has none. */
+  facts: DomainFacts | null;
+}
+
+/** Stashes a batch in one transaction; returns a report per uuid (absent: unknown to the store). */
+export type StashBatchRunner = (batch: readonly StashRequest[]) => Promise<ReadonlyMap<string, InstanceStashReport>>;
+
+interface Pending extends StashRequest {
+  resolve: (report: InstanceStashReport | null) => void;
+  reject: (err: unknown) => void;
+}
+
+export class StashBatcher {
+  private queue: Pending[] = [];
+  private running = 0;
+
+  constructor(
+    private readonly runBatch: StashBatchRunner,
+    /** Instances per transaction at most ([hwstash] batch_size). */
+    private readonly maxBatch: number,
+    /** Transactions at once (each holds a pooled connection). */
+    private readonly maxConcurrent = 1,
+  ) {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch: must be a whole number ≥ 1, got ${maxBatch}`);
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new RangeError(`maxConcurrent: must be a whole number ≥ 1, got ${maxConcurrent}`);
+  }
+
+  /** Resolves with the instance's report once its stash is committed (null: not in the batch's answer). */
+  stash(request: StashRequest): Promise<InstanceStashReport | null> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...request, resolve, reject });
+      if (this.running < this.maxConcurrent) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running += 1;
+    try {
+      // One turn of the event loop lets the requests of messages delivered together join.
+      await new Promise((r) => setImmediate(r));
+      while (this.queue.length > 0) {
+        const batch = this.takeBatch();
+        try {
+          const reports = await this.runBatch(batch);
+          for (const p of batch) p.resolve(reports.get(p.uuid) ?? null);
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.running -= 1;
+    }
+  }
+
+  /** Up to maxBatch requests, one per instance: a second request for the same instance waits for the next batch. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const seen = new Set<string>();
+    const rest: Pending[] = [];
+    for (const p of this.queue) {
+      if (batch.length < this.maxBatch && !seen.has(p.uuid)) {
+        seen.add(p.uuid);
+        batch.push(p);
+      } else rest.push(p);
+    }
+    this.queue = rest;
+    return batch;
+  }
+}
