@@ -3,10 +3,12 @@
  * machines are noisy, so absolute numbers alone mean little). `npm run bench -- osinfo xml` runs
  * only the named groups.
  */
+import { benchAgent } from './agent.js';
 import { benchDefaults } from './defaults.js';
 import { benchDomainXml } from './domain-xml.js';
 import { benchMemory } from './memory.js';
 import { benchOsinfo } from './osinfo.js';
+import { benchReconcile } from './reconcile.js';
 
 interface Figure {
   name: string;
@@ -21,6 +23,8 @@ const GROUPS: Record<string, () => Promise<Figure[]>> = {
   defaults: () => benchDefaults(),
   xml: () => benchDomainXml(),
   memory: () => benchMemory(),
+  reconcile: () => benchReconcile(),
+  agent: () => benchAgent(),
 };
 
 const fmt = (v: number | string | undefined | null): string =>

@@ -265,6 +265,13 @@ export class Agent {
           actor: `hwstash-agent@${settings.host}`,
           logger: this.log,
           signal,
+          // Before READY=1 there are no watchdog pings: keep systemd's start timeout ahead of
+          // the first reconcile of a large host while it makes progress.
+          onProgress: (p) => {
+            if (this.reconciled) return;
+            this.systemd.extendStartTimeout(120);
+            this.systemd.status(`reconciling this host: ${p.done}/${p.total} instances`);
+          },
         }),
       signal,
     );

@@ -7,32 +7,9 @@ import type { Logger } from 'pino';
 import { AbandonError } from '../bus/errors.js';
 import { DatabaseUnavailableError } from '../store/index.js';
 
-/** Driver codes of a connection lost under a statement (the store translates only failed connects). */
-const LOST_CONNECTION_CODES = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ECONNREFUSED',
-  'PROTOCOL_CONNECTION_LOST', // mysql2: the server closed the connection
-  '57P01', // PostgreSQL admin_shutdown
-  '57P02', // PostgreSQL crash_shutdown
-  '57P03', // PostgreSQL cannot_connect_now
-]);
-
-/**
- * True for an outage of the database, including a link that breaks in the middle of a statement
- * (sequelize reports that as a plain DatabaseError): those are waited out like a refused
- * connection, instead of costing the event one of its attempts.
- */
+/** The store translates every outage (failed connect, link lost mid-statement) into this one error. */
 export function isDatabaseOutage(err: unknown): boolean {
-  if (err instanceof DatabaseUnavailableError) return true;
-  for (let e: unknown = err, i = 0; e && typeof e === 'object' && i < 4; i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && LOST_CONNECTION_CODES.has(code)) return true;
-    if (e instanceof Error && /connection is in closed state/.test(e.message)) return true;
-    e = (e as { parent?: unknown; original?: unknown }).parent ?? (e as { original?: unknown }).original;
-  }
-  return false;
+  return err instanceof DatabaseUnavailableError;
 }
 
 export interface DatabaseGateOptions {

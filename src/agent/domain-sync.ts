@@ -3,9 +3,11 @@
  * power-on/unshelve handling and `hwstash domain diff|sync`. Pure decisions come from core/
  * (rewrite, build, capability checks); this module only reads and defines through the gateway.
  */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { createTwoFilesPatch } from 'diff';
 import type { Logger } from 'pino';
-import { checkDomain, parseDomainCapabilities, type CapabilityProblem } from '../core/capabilities.js';
+import { checkDomain, checkMachineType, parseDomainCapabilities, parseHostCapabilities, type CapabilityProblem } from '../core/capabilities.js';
 import {
   buildDomain,
   domainIdentity,
@@ -98,6 +100,18 @@ export class UnsupportedDomainError extends Error {
   }
 }
 
+/** libvirt refused the definition; the existing one (if any) is untouched. Never retried. */
+export class DefineRefusedError extends Error {
+  readonly permanent = true;
+  constructor(
+    readonly uuid: string,
+    reason: string,
+  ) {
+    super(`instance ${uuid}: libvirt refused the definition that follows the stash: ${reason}`);
+    this.name = 'DefineRefusedError';
+  }
+}
+
 /** Nova's instance_name_template with the instance id (`instance-%08x` → instance-0000002a). */
 export function instanceName(template: string, id: number): string {
   return template.replace(/%(0?\d*)([xXd])/, (_m, width: string, conv: string) => {
@@ -148,6 +162,12 @@ export class DomainSync {
       throw err;
     }
     const problems = checkDomain(xml, parseDomainCapabilities(capsXml));
+    // Domain capabilities answer for a machine type QEMU lacks with an error or a fallback; the
+    // host's machine list is the authority on whether it exists at all.
+    if (id.machine) {
+      const hostProblem = checkMachineType(parseHostCapabilities(await this.opts.hypervisor.capabilities()), query.arch, id.machine);
+      if (hostProblem) problems.push(hostProblem);
+    }
     return {
       unsupported: problems.filter((p) => p.kind === 'unsupported'),
       notChecked: problems.filter((p) => p.kind === 'not-checked').map((p) => p.message),
@@ -213,7 +233,17 @@ export class DomainSync {
     const outcome: FollowResult['outcome'] = plan.built ? 'built' : plan.changes.length ? 'redefined' : 'unchanged';
     if (options.dryRun) return { ...base, outcome, started: false };
     if (outcome !== 'unchanged') {
-      await this.opts.hypervisor.define(plan.targetXml);
+      if (plan.built) await this.requireRootDisk(uuid);
+      try {
+        await this.opts.hypervisor.define(plan.targetXml);
+      } catch (err) {
+        // libvirt refusing the definition itself (an unsupported configuration the capabilities
+        // could not describe, e.g. a SCSI model) will refuse it again: do not retry.
+        if (isHypervisorError(err, 'unsupported') || isHypervisorError(err, 'invalid')) {
+          throw new DefineRefusedError(uuid, (err as Error).message);
+        }
+        throw err;
+      }
       this.opts.logger.info({ instance_uuid: uuid, outcome, changes: plan.changes.length }, 'domain definition follows the stash');
     }
     let started = false;
@@ -225,6 +255,21 @@ export class DomainSync {
       }
     }
     return { ...base, outcome, started };
+  }
+
+  /**
+   * A built domain boots from the instance's root disk under instances_path; defining one whose
+   * disk is not there would leave a domain that cannot start (volume-backed instances, a
+   * different storage backend). libvirt's test driver never opens disks, so it is not asked.
+   */
+  private async requireRootDisk(uuid: string): Promise<void> {
+    if (this.opts.hypervisor.uri.startsWith('test:')) return;
+    const disk = `${this.opts.instancesPath}/${uuid}/disk`;
+    try {
+      await access(disk, constants.R_OK);
+    } catch {
+      throw new DefineRefusedError(uuid, `no root disk at ${disk} to build a domain on (a volume-backed instance, or another storage backend?)`);
+    }
   }
 
   /** Compare the domain (running definition when running, else persistent) with the stash. */

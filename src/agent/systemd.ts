@@ -11,6 +11,7 @@ interface SdNotify {
   watchdog(): void;
   watchdogInterval(): number;
   sendStatus(text: string): void;
+  sendState(state: string): void;
 }
 
 export class Systemd {
@@ -39,6 +40,14 @@ export class Systemd {
 
   status(text: string): void {
     this.sd?.sendStatus(text);
+  }
+
+  /**
+   * Ask for more start-up time (systemd ≥ 236): a large host's first reconcile may outlast
+   * TimeoutStartSec, and it is progress, not a hang. Called as the reconcile advances.
+   */
+  extendStartTimeout(seconds: number): void {
+    this.sd?.sendState(`EXTEND_TIMEOUT_USEC=${Math.round(seconds * 1e6)}`);
   }
 
   stopping(status: string): void {

@@ -55,8 +55,28 @@ export function missingTable(err: unknown): string | undefined {
   return m?.[1];
 }
 
+/** Driver codes of a connection lost under a statement (sequelize reports those as plain DatabaseErrors). */
+const LOST_CONNECTION_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'PROTOCOL_CONNECTION_LOST', // mysql2: the server closed the connection
+  '57P01', // PostgreSQL admin_shutdown
+  '57P02', // PostgreSQL crash_shutdown
+  '57P03', // PostgreSQL cannot_connect_now
+]);
+
+/** A failed connect, or a link that broke in the middle of a statement: the database is unavailable. */
 export function isConnectionError(err: unknown): boolean {
-  return err instanceof Error && CONNECTION_ERRORS.has(err.name);
+  if (err instanceof Error && CONNECTION_ERRORS.has(err.name)) return true;
+  for (let e: unknown = err, i = 0; e && typeof e === 'object' && i < 4; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && LOST_CONNECTION_CODES.has(code)) return true;
+    if (e instanceof Error && /connection is in closed state|Connection terminated/i.test(e.message)) return true;
+    e = (e as { parent?: unknown; original?: unknown }).parent ?? (e as { original?: unknown }).original;
+  }
+  return false;
 }
 
 function describeWhere(o: DatabaseOptions): string {
