@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Debian 12 packages hwstash needs to build, test and run, then the real services its tests use.
-# Idempotent; run as root. On a compute host only the runtime packages matter (see README).
-# python3-nova, python3-gi and gir1.2-libosinfo-1.0 are test oracles: the tests compare hwstash with
-# the real Nova (Zed, 26.2.2) and the real libosinfo.
+# Idempotent; run as root, on a development or CI machine. (A compute host needs only the runtime
+# packages: see docs/operations.md.)
+#   build:   build-essential, python3, pkg-config, libvirt-dev, libsystemd-dev (native modules)
+#   run:     osinfo-db (libosinfo's OS database), libvirt, QEMU
+#   oracles: python3-nova, python3-gi, gir1.2-libosinfo-1.0, libosinfo-bin — the tests compare
+#            hwstash with the real Nova (Zed, 26.2.2) and the real libosinfo
+#   services: MariaDB, PostgreSQL, RabbitMQ (installed and started by start-services.sh)
 set -euo pipefail
 need=()
-for p in libvirt-dev pkg-config libsystemd-dev osinfo-db libosinfo-bin python3-gi gir1.2-libosinfo-1.0 python3-nova; do
+for p in build-essential python3 pkg-config libvirt-dev libsystemd-dev osinfo-db libosinfo-bin python3-gi gir1.2-libosinfo-1.0 python3-nova; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
+command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq >/dev/null
@@ -15,3 +20,21 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/start-services.sh"
+
+# The tests log in over TCP as MariaDB's root and PostgreSQL's postgres without a password, to
+# create and drop throwaway databases. Grant that on 127.0.0.1 only, where it is missing.
+if ! mariadb -h 127.0.0.1 -u root -e 'SELECT 1' >/dev/null 2>&1; then
+  echo "granting MariaDB root@127.0.0.1 (no password) for the tests"
+  mariadb -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
+  if ! mariadb -h 127.0.0.1 -u root -e 'SELECT 1' >/dev/null 2>&1; then
+    # 127.0.0.1 was resolved to "localhost", whose root logs in over the socket only.
+    printf '[mysqld]\nskip-name-resolve\n' > /etc/mysql/mariadb.conf.d/99-hwstash-tests.cnf
+    service mariadb restart >/dev/null
+  fi
+fi
+if ! psql -h 127.0.0.1 -U postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
+  echo "trusting PostgreSQL connections from 127.0.0.1 for the tests"
+  hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -1)
+  sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main reload
+fi

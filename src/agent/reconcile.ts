@@ -187,18 +187,7 @@ export async function reconcileHost(options: ReconcileOptions): Promise<Reconcil
 
   summary.queries = store.queries.count - queriesBefore;
   summary.durationMs = Date.now() - started;
-  logger?.info(
-    {
-      host,
-      dryRun,
-      instances: summary.instancesSeen,
-      stashed: summary.propertiesStashed,
-      errors: summary.errors.length,
-      badStoredValues: summary.badStoredValues.length,
-      durationMs: summary.durationMs,
-    },
-    'reconcile done',
-  );
+  // The caller logs the summary (the agent with its metrics, the CLI as its report).
   for (const bad of summary.badStoredValues) {
     logger?.warn({ instance_uuid: bad.instanceUuid, key: bad.key, value: bad.value }, `stored value Nova cannot load: ${bad.message}`);
   }

@@ -64,6 +64,11 @@ Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
       try {
         await agent.start();
       } catch (err) {
+        if (stopping) {
+          // Asked to stop while still starting (e.g. waiting for its database): a clean stop.
+          await stopping;
+          return;
+        }
         logger.fatal({ reason: (err as Error).message }, 'agent failed to start');
         await agent.stop('start failed').catch(() => undefined);
         ctx.exitCode = 1;

@@ -53,10 +53,13 @@ export class CliContext {
     return hostProfileFromSettings(this.settings());
   }
 
-  /** Logs go to stderr so stdout stays clean for tables and JSON. */
+  /**
+   * Logs go to stderr so stdout stays clean for tables and JSON. [hwstash] log_level is the
+   * agent's; a command only says what went wrong, unless HWSTASH_DEBUG asks for more.
+   */
   logger(): Logger {
     this.loggerCache ??= pino(
-      { level: this.settingsCache?.hwstash.logLevel ?? 'warn', base: undefined },
+      { level: this.io.env['HWSTASH_DEBUG'] ? 'debug' : 'warn', base: undefined },
       pino.destination({ dest: 2, sync: true }),
     );
     return this.loggerCache;

@@ -60,7 +60,7 @@ Examples:
       const summary = await withStore(ctx, async (store) => {
         const bar = ctx.io.stderr.isTTY
           ? new cliProgress.SingleBar(
-              { stream: ctx.io.stderr, format: 'reconcile {bar} {value}/{total} instances | {stashed} properties stashed', hideCursor: true },
+              { stream: ctx.io.stderr, format: `reconcile {bar} {value}/{total} instances | {stashed} properties ${opts.dryRun ? 'would be stashed' : 'stashed'}`, hideCursor: true },
               cliProgress.Presets.shades_classic,
             )
           : null;
