@@ -12,6 +12,8 @@ import { OsInfoIndex, OsInfoUnavailableError, resolveOsinfoDir } from '../osinfo
 import { Hypervisor } from '../hypervisor/index.js';
 import { DatabaseUnavailableError, Store } from '../store/index.js';
 import { CliError } from './errors.js';
+import { ConnectionManager } from '../bus/connection.js';
+import { NotificationPublisher } from '../bus/publisher.js';
 import type { Out } from './output.js';
 
 export interface CliIO {
@@ -32,6 +34,7 @@ export class CliContext {
   private loggerCache?: Logger;
   private storeCache?: Promise<Store>;
   private hypervisorCache?: Promise<Hypervisor>;
+  private publisherCache?: Promise<NotificationPublisher>;
   private readonly closers: Array<() => Promise<void>> = [];
 
   constructor(readonly io: CliIO) {}
@@ -107,6 +110,42 @@ export class CliContext {
       return hv;
     })();
     return this.hypervisorCache;
+  }
+
+  /**
+   * A publisher on Nova's exchange ([hwstash] exchange), connected once per command. Throws a
+   * CliError naming the broker (never its password) when it cannot be reached in `timeoutMs`.
+   */
+  publisher(timeoutMs = 10_000): Promise<NotificationPublisher> {
+    this.publisherCache ??= (async () => {
+      const settings = this.settings();
+      const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: 'hwstash-cli' });
+      this.onClose(() => connection.close(2000));
+      connection.start();
+      try {
+        await connection.whenConnected(timeoutMs);
+      } catch (err) {
+        throw new CliError(1, `RabbitMQ unreachable: ${(err as Error).message}`);
+      }
+      const publisher = new NotificationPublisher({
+        connection,
+        host: settings.host,
+        exchange: settings.hwstash.exchange,
+        exchangeDurable: settings.amqpDurableQueues,
+      });
+      this.onClose(() => publisher.close());
+      return publisher;
+    })();
+    return this.publisherCache;
+  }
+
+  private readonly warned = new Set<string>();
+
+  /** Warn about `key` only the first time (a bulk run would repeat it per instance). */
+  warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.warn(message);
   }
 
   warn(message: string): void {

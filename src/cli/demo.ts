@@ -4,9 +4,7 @@
  * job can be watched without an OpenStack cloud.
  */
 import type { Command } from 'commander';
-import { ConnectionManager } from '../bus/connection.js';
 import { encodeNotification, instancePayload } from '../bus/envelope.js';
-import { NotificationPublisher } from '../bus/publisher.js';
 import { insertInstances } from '../store/seed.js';
 import type { CliContext } from './context.js';
 import { keyValues } from './defaults.js';
@@ -38,16 +36,12 @@ Example (with "hwstash agent" running in another terminal):
       const [uuid] = await insertInstances(store, [
         { host: settings.host, displayName: opts.name, imageProperties: keyValues(opts.property, '--property') },
       ]);
-      const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: 'hwstash-demo' });
-      ctx.onClose(() => connection.close(2000));
-      connection.start();
+      let publisher;
       try {
-        await connection.whenConnected(10_000);
+        publisher = await ctx.publisher();
       } catch (err) {
-        throw new CliError(1, `instance ${uuid} created, but RabbitMQ is unreachable: ${(err as Error).message}`);
+        throw new CliError(1, `instance ${uuid} created, but ${(err as Error).message}`);
       }
-      const publisher = new NotificationPublisher({ connection, host: settings.host, exchange: settings.hwstash.exchange });
-      ctx.onClose(() => publisher.close());
       const { body } = encodeNotification({
         eventType: 'instance.create.end',
         publisherId: `nova-compute:${settings.host}`,

@@ -3,9 +3,7 @@
  * for demos, tests and operators' smoke checks of a deployment.
  */
 import type { Command } from 'commander';
-import { ConnectionManager } from '../bus/connection.js';
 import { encodeNotification, instancePayload, servicePayload } from '../bus/envelope.js';
-import { NotificationPublisher } from '../bus/publisher.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { writeJson } from './output.js';
@@ -71,16 +69,7 @@ published as nova-compute:<host>, exactly as Nova's messagingv2 notifier would.`
         throw new CliError(1, `emit: ${JSON.stringify(eventType)} is not an event hwstash can emit; allowed: ${[...Object.keys(INSTANCE_EVENTS), ...SERVICE_EVENTS].join(', ')}`);
       }
       const encoded = encodeNotification({ eventType, publisherId: `nova-compute:${host}`, payload });
-      const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: 'hwstash-emit' });
-      ctx.onClose(() => connection.close(2000));
-      connection.start();
-      try {
-        await connection.whenConnected(10_000);
-      } catch (err) {
-        throw new CliError(1, `emit: RabbitMQ unreachable: ${(err as Error).message}`);
-      }
-      const publisher = new NotificationPublisher({ connection, host, exchange: settings.hwstash.exchange, exchangeDurable: settings.amqpDurableQueues });
-      ctx.onClose(() => publisher.close());
+      const publisher = await ctx.publisher();
       await publisher.publish(settings.hwstash.routingKey, encoded.body);
       if (opts.format === 'json') writeJson(ctx.io.stdout, encoded.message);
       else ctx.io.stdout.write(`published ${eventType} (message_id ${encoded.messageId}) to exchange ${settings.hwstash.exchange}, key ${settings.hwstash.routingKey}\n`);

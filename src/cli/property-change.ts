@@ -251,7 +251,34 @@ export async function writeChange(
       },
     },
   );
+  await announce(env, uuid, result.writes, options.source);
   return result.writes;
+}
+
+/**
+ * `hwstash.property.update` on Nova's exchange, so existing notification consumers see the
+ * operator's change. Best-effort: the write is committed whether or not the bus answers.
+ */
+async function announce(env: ChangeEnv, uuid: string, writes: readonly PropertyWrite[], source: 'set' | 'revert'): Promise<void> {
+  const settings = env.ctx.settings();
+  const changed = writes.filter((w) => w.changed);
+  if (!settings.hwstash.publishNotifications || changed.length === 0) return;
+  try {
+    const publisher = await env.ctx.publisher(3000);
+    await publisher.publishEvent({
+      eventType: 'hwstash.property.update',
+      payloadName: 'HwstashPropertyUpdatePayload',
+      data: {
+        instance_uuid: uuid,
+        host: settings.host,
+        source,
+        actor: actor(env.ctx, env.command),
+        changes: changed.map((w) => ({ property: w.property, old: w.old.present ? w.old.value : null, new: w.new.present ? w.new.value : null, removed: !w.new.present })),
+      },
+    });
+  } catch (err) {
+    env.ctx.warnOnce('property-update-notification', `changes written, but hwstash.property.update not published: ${(err as Error).message}`);
+  }
 }
 
 /** The stash after the change, as the domain code takes it. */
