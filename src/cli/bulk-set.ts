@@ -128,33 +128,29 @@ export async function runBulkSet(ctx: CliContext, opts: SetOptions): Promise<voi
       : null;
     try {
       bar?.start(await store.countInstancesOnHost(host), 0, { changed: 0, failed: 0 });
-      let afterId = 0;
-      for (;;) {
-        const page = await store.instancesOnHost(host, { afterId, limit: PAGE });
-        if (page.length === 0) break;
-        for (const instance of page) {
-          afterId = instance.id;
-          if (interrupted) break;
-          s.seen += 1;
-          const stored = await store.storedProperties(instance.uuid);
-          if (stored && matches(stored, where)) {
-            s.matched += 1;
-            const outcome = await one(env, instance, stored, wanted, dryRun);
-            s.instances.push(outcome);
-            if (outcome.outcome === 'changed' || outcome.outcome === 'would-change') s.changed += 1;
-            else if (outcome.outcome === 'already') s.already += 1;
-            else if (outcome.outcome === 'skipped') s.skipped += 1;
-            else s.failed += 1;
-          }
-          bar?.update(s.seen, { changed: s.changed, failed: s.failed });
-          if (limit !== null && s.changed >= limit) {
-            s.stoppedBy = 'limit';
-            break;
-          }
+      for await (const instance of store.eachInstanceOnHost(host, PAGE)) {
+        if (interrupted) {
+          s.stoppedBy = 'interrupt';
+          break;
         }
-        if (interrupted) s.stoppedBy = 'interrupt';
-        if (s.stoppedBy) break;
+        s.seen += 1;
+        const stored = await store.storedProperties(instance.uuid);
+        if (stored && matches(stored, where)) {
+          s.matched += 1;
+          const outcome = await one(env, instance, stored, wanted, dryRun);
+          s.instances.push(outcome);
+          if (outcome.outcome === 'changed' || outcome.outcome === 'would-change') s.changed += 1;
+          else if (outcome.outcome === 'already') s.already += 1;
+          else if (outcome.outcome === 'skipped') s.skipped += 1;
+          else s.failed += 1;
+        }
+        bar?.update(s.seen, { changed: s.changed, failed: s.failed });
+        if (limit !== null && s.changed >= limit) {
+          s.stoppedBy = 'limit';
+          break;
+        }
       }
+      if (interrupted) s.stoppedBy = 'interrupt';
     } finally {
       bar?.stop();
       process.removeListener('SIGINT', onSigint);

@@ -113,20 +113,14 @@ async function instanceDrift(ctx: CliContext, store: Store, link: LibvirtLink, i
 export async function driftReport(ctx: CliContext, store: Store, host: string): Promise<DriftReport> {
   const link = new LibvirtLink(ctx, { required: false, consequence: 'domains and capabilities not checked; only the database is' });
   const report: DriftReport = { host, libvirt: 'checked', instances: 0, withFindings: 0, byKind: {}, drift: [] };
-  let afterId = 0;
-  for (;;) {
-    const page = await store.instancesOnHost(host, { afterId, limit: PAGE });
-    if (page.length === 0) break;
-    for (const instance of page) {
-      afterId = instance.id;
-      const d = await instanceDrift(ctx, store, link, instance);
-      if (!d) continue;
-      report.instances += 1;
-      if (d.findings.length === 0) continue;
-      report.withFindings += 1;
-      report.drift.push(d);
-      for (const f of d.findings) report.byKind[f.kind] = (report.byKind[f.kind] ?? 0) + 1;
-    }
+  for await (const instance of store.eachInstanceOnHost(host, PAGE)) {
+    const d = await instanceDrift(ctx, store, link, instance);
+    if (!d) continue;
+    report.instances += 1;
+    if (d.findings.length === 0) continue;
+    report.withFindings += 1;
+    report.drift.push(d);
+    for (const f of d.findings) report.byKind[f.kind] = (report.byKind[f.kind] ?? 0) + 1;
   }
   if (link.unavailable) report.libvirt = 'unreachable';
   return report;

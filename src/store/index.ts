@@ -117,6 +117,19 @@ export class Store {
     return this.guard(() => liveInstanceIdsOnHost(this.db, host));
   }
 
+  /** Every live instance of a host, fetched a page at a time in id order. */
+  async *eachInstanceOnHost(host: string, pageSize = 500): AsyncGenerator<InstanceRow> {
+    let afterId = 0;
+    for (;;) {
+      const page = await this.instancesOnHost(host, { afterId, limit: pageSize });
+      if (page.length === 0) return;
+      for (const instance of page) {
+        afterId = instance.id;
+        yield instance;
+      }
+    }
+  }
+
   /** How many live instances a host has. */
   countInstancesOnHost(host: string): Promise<number> {
     return this.guard(() => this.models.Instance.count({ where: { host, deleted: 0 } }));
