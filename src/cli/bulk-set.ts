@@ -13,9 +13,11 @@ import { CliError, EXIT } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 import { changeEnv, parseProperties, type SetOptions } from './property-args.js';
 import {
+  StashChangedError,
   evaluateChange,
   plannedWrites,
   requireHistoryTable,
+  retryOnStashChange,
   writeChange,
   type ChangeEnv,
   type Stored,
@@ -86,10 +88,33 @@ async function one(env: ChangeEnv, instance: InstanceRow, stored: Stored, wanted
     const writes = await writeChange(env, ev, { source: 'set', reason: null });
     return { uuid, outcome: 'changed', detail: changesText(writes) };
   } catch (err) {
-    if (!(err instanceof CliError)) throw err;
+    if (!(err instanceof CliError) || err instanceof StashChangedError) throw err;
     // A start of the instance since it was read is seen under the lock: skipped, not failed.
     if (err.exitCode === EXIT.notSetOrBadState) return { uuid, outcome: 'skipped', detail: err.message };
     return { uuid, outcome: 'failed', detail: err.message, exitCode: err.exitCode };
+  }
+}
+
+/**
+ * `one`, read and checked again while another writer (the agent stashing the instance) commits
+ * between its checks and its write: the operator's value wins over the stash.
+ */
+async function oneWinning(env: ChangeEnv, instance: InstanceRow, stored: Stored, wanted: Wanted[], dryRun: boolean, where: readonly CheckedValue[]): Promise<BulkOutcome> {
+  let current = { instance, stored };
+  try {
+    return await retryOnStashChange(async (n) => {
+      if (n > 1) {
+        const again = await env.store.instance(instance.uuid);
+        const storedAgain = again ? await env.store.storedProperties(instance.uuid) : null;
+        if (!again || !storedAgain) return { uuid: instance.uuid, outcome: 'skipped', detail: 'deleted while hwstash checked it' };
+        if (!matches(storedAgain, where)) return { uuid: instance.uuid, outcome: 'skipped', detail: 'no longer matches --where (changed by another writer)' };
+        current = { instance: again, stored: storedAgain };
+      }
+      return one(env, current.instance, current.stored, wanted, dryRun);
+    });
+  } catch (err) {
+    if (!(err instanceof StashChangedError)) throw err;
+    return { uuid: instance.uuid, outcome: 'failed', detail: err.message, exitCode: err.exitCode };
   }
 }
 
@@ -137,7 +162,7 @@ export async function runBulkSet(ctx: CliContext, opts: SetOptions): Promise<voi
         const stored = await store.storedProperties(instance.uuid);
         if (stored && matches(stored, where)) {
           s.matched += 1;
-          const outcome = await one(env, instance, stored, wanted, dryRun);
+          const outcome = await oneWinning(env, instance, stored, wanted, dryRun, where);
           s.instances.push(outcome);
           if (outcome.outcome === 'changed' || outcome.outcome === 'would-change') s.changed += 1;
           else if (outcome.outcome === 'already') s.already += 1;

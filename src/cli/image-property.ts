@@ -22,6 +22,7 @@ import {
   reportFindings,
   requireAllowedState,
   requireHistoryTable,
+  retryOnStashChange,
   writeChange,
   type ChangeEnv,
   type Evaluation,
@@ -93,15 +94,21 @@ async function setOne(ctx: CliContext, uuid: string, opts: SetOptions): Promise<
   await withStore(ctx, async (store) => {
     const command = 'image-property set';
     const requested = requestedText(opts.property);
-    const { instance, stored } = await liveInstance(store, uuid).catch((err: unknown) => {
-      if (err instanceof CliError && requested) throw new CliError(err.exitCode, `${err.message} (requested: ${requested})`);
-      throw err;
+    let env: ChangeEnv | null = null;
+    // A stash committed between the checks and the write (the agent stashing this instance right
+    // now) is read, checked and written over again: the operator's value wins. A revert is not
+    // retried: what "the latest write" is may have changed with it.
+    await retryOnStashChange(async () => {
+      const { instance, stored } = await liveInstance(store, uuid).catch((err: unknown) => {
+        if (err instanceof CliError && requested) throw new CliError(err.exitCode, `${err.message} (requested: ${requested})`);
+        throw err;
+      });
+      requireAllowedState(instance, command, requested);
+      env ??= changeEnv(ctx, store, opts, command);
+      const wanted = checkedWanted(instance.uuid, parseProperties(opts.property, '--property', `instance ${instance.uuid}`), env.profile);
+      const ev = await evaluateChange(env, instance, stored, wanted);
+      await applyChange(env, ev, opts, format, 'set', 'set');
     });
-    requireAllowedState(instance, command, requested);
-    const env = changeEnv(ctx, store, opts, command);
-    const wanted = checkedWanted(instance.uuid, parseProperties(opts.property, '--property', `instance ${instance.uuid}`), env.profile);
-    const ev = await evaluateChange(env, instance, stored, wanted);
-    await applyChange(env, ev, opts, format, 'set', 'set');
   });
 }
 

@@ -225,10 +225,39 @@ export async function requireHistoryTable(store: Store): Promise<void> {
   }
 }
 
+/** Another writer (usually the agent stashing the instance) committed between the checks and the write. */
+export class StashChangedError extends CliError {
+  constructor(uuid: string) {
+    super(EXIT.unexpected, `instance ${uuid}: its stash was changed by another writer while hwstash checked it; nothing written; run the command again`);
+  }
+}
+
+/**
+ * How often a change is read, checked and written again after another writer got in between.
+ * The agent stashes an instance once (a stash only adds keys), so a second attempt normally
+ * succeeds; the bound only stops a writer that keeps changing the stash.
+ */
+export const CHANGE_ATTEMPTS = 5;
+
+/**
+ * Runs `attempt` (read the instance, check, write) again while it fails with StashChangedError:
+ * the operator's value must win over a stash that committed while it was being checked, with the
+ * checks run against what is written over.
+ */
+export async function retryOnStashChange<T>(attempt: (n: number) => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (err) {
+      if (!(err instanceof StashChangedError) || n >= CHANGE_ATTEMPTS) throw err;
+    }
+  }
+}
+
 /**
  * Write the change: one transaction, under the instance's row lock, with history. The state and
- * the stash are checked again under the lock: a start of the instance or another writer between
- * the checks and the write aborts it with nothing written.
+ * the stash are checked again under the lock: a start of the instance aborts it with nothing
+ * written; another writer in between throws StashChangedError (callers check again and retry).
  */
 export async function writeChange(
   env: ChangeEnv,
@@ -245,9 +274,7 @@ export async function writeChange(
       reason: options.reason,
       check: (instance, storedNow) => {
         requireAllowedState(instance, env.command);
-        if (!sameStored(storedNow, ev.stored)) {
-          throw new CliError(EXIT.unexpected, `instance ${uuid}: its stash was changed by another writer while hwstash checked it; nothing written; run the command again`);
-        }
+        if (!sameStored(storedNow, ev.stored)) throw new StashChangedError(uuid);
       },
     },
   );

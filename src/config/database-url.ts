@@ -99,6 +99,12 @@ export function parseDatabaseUrl(url: string): DatabaseOptions {
     throw new DatabaseUrlError('not a URL of the form dialect[+driver]://[user[:password]@]host[:port]/database[?parameters]', redacted);
   }
   const g = m.groups;
+  // SQLAlchemy ends the password at the first '@': with a second one, the rest of the password
+  // would be read as host and database (where Nova, too, would try to connect) and show in every
+  // message naming them. Refused, with how to write it.
+  if (g.password !== undefined && [g.ipv4host, g.ipv6host, g.port, g.database].some((part) => part?.includes('@'))) {
+    throw new DatabaseUrlError("the password holds an unencoded '@' (SQLAlchemy reads the password only up to the first '@'); percent-encode it as %40", redacted);
+  }
   const scheme = g.name!;
   const dialect = SCHEMES[scheme];
   if (!dialect) {

@@ -33,9 +33,13 @@ export interface HistoryRecord extends Required<HistoryEntry> {
   time: string;
 }
 
-/** Free text fit for a varchar(255) that may be utf8mb3 on the connection. */
+/**
+ * Free text fit for a varchar(255) that may be utf8mb3 on the connection. NUL goes too: the SQL
+ * Sequelize sends for SQLite ends at it (the statement fails), and for PostgreSQL it is stored as
+ * the two characters `\0`.
+ */
 function text255(s: string): string {
-  const bmp = s.replace(/[\u{10000}-\u{10FFFF}]/gu, '\uFFFD');
+  const bmp = s.replace(/[\u{10000}-\u{10FFFF}\u0000]/gu, '\uFFFD');
   const chars = [...bmp];
   return chars.length <= 255 ? bmp : `${chars.slice(0, 254).join('')}…`;
 }

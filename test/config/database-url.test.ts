@@ -18,7 +18,6 @@ describe('SQLAlchemy URL → sequelize options', () => {
       { dialect: 'mysql', username: 'root', password: undefined, host: 'localhost', port: 3306, database: 'nova', dialectOptions: { socketPath: '/run/mysqld/mysqld.sock' } },
     ],
     ['mysql+mysqldb://u:pa/ss@db.example:3307/nova', { dialect: 'mysql', username: 'u', password: 'pa/ss', host: 'db.example', port: 3307, database: 'nova' }],
-    ['mysql+pymysql://u:p@ss@h/db', { dialect: 'mysql', username: 'u', password: 'p', host: 'ss@h', database: 'db' }],
     ['postgresql://nova:pw@[fd00::5]:6432/nova', { dialect: 'postgres', username: 'nova', password: 'pw', host: 'fd00::5', port: 6432, database: 'nova' }],
     ['postgresql+psycopg2://nova@/nova?host=/var/run/postgresql', { dialect: 'postgres', username: 'nova', host: '/var/run/postgresql', port: 5432, database: 'nova' }],
     ['postgres://a:b@h/d', { dialect: 'postgres', username: 'a', password: 'b', host: 'h', port: 5432, database: 'd' }],
@@ -28,6 +27,12 @@ describe('SQLAlchemy URL → sequelize options', () => {
     ['sqlite:///:memory:', { dialect: 'sqlite', storage: ':memory:' }],
   ])('%s', (url, expected) => {
     expect(parseDatabaseUrl(url)).toMatchObject(expected);
+  });
+
+  test("an unencoded '@' in the password is refused: SQLAlchemy would read the rest of it as host and database, and messages would show it", () => {
+    for (const url of ['mysql+pymysql://u:p@ss@h/db', 'mysql+pymysql://u:pa@ss/wd@h:3306/nova']) {
+      expect(() => parseDatabaseUrl(url)).toThrow(/^database URL mysql\+pymysql:\/\/u:\*\*\*@h(:3306)?\/(db|nova): the password holds an unencoded '@' .*percent-encode it as %40$/);
+    }
   });
 
   test('the display form hides the password', () => {

@@ -6,75 +6,21 @@
  * is committed, and none twice.
  */
 import { randomUUID } from 'node:crypto';
-import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import mysql from 'mysql2/promise';
-import { parseTransportUrl, toConnectOptions } from '../../src/bus/transport-url.js';
 import { insertInstances } from '../../src/store/seed.js';
-import { TRANSPORT_URL, TestBroker, rabbitmqctl } from '../bus/helpers/rabbit.js';
+import { TestBroker, rabbitmqctl } from '../bus/helpers/rabbit.js';
 import { AgentHarness, sleep, waitFor } from '../agent/helpers/harness.js';
 import { novaFixture } from '../agent/helpers/nova-fixtures.js';
-
-/** Nova's side: confirmed, persistent sends; reconnect and resend on failure. */
-class NovaNotifier {
-  private model: ChannelModel | null = null;
-  private ch: ConfirmChannel | null = null;
-  /** Messages the broker could not route (published with `mandatory` only to count them). */
-  unroutable = 0;
-  resends = 0;
-
-  constructor(private readonly exchange: string) {}
-
-  private async channel(): Promise<ConfirmChannel> {
-    if (this.ch) return this.ch;
-    const model = await connect(toConnectOptions(parseTransportUrl(TRANSPORT_URL)[0]!));
-    model.on('error', () => undefined);
-    model.on('close', () => {
-      if (this.model === model) {
-        this.model = null;
-        this.ch = null;
-      }
-    });
-    const ch = await model.createConfirmChannel();
-    ch.on('error', () => undefined);
-    ch.on('return', () => (this.unroutable += 1));
-    await ch.assertExchange(this.exchange, 'topic', { durable: false, autoDelete: false });
-    this.model = model;
-    this.ch = ch;
-    return ch;
-  }
-
-  async send(body: Buffer): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) this.resends += 1;
-      try {
-        const ch = await this.channel();
-        await new Promise<void>((resolve, reject) => {
-          ch.publish(this.exchange, 'versioned_notifications.info', body, { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, mandatory: true }, (err) =>
-            err ? reject(err) : resolve(),
-          );
-        });
-        return;
-      } catch {
-        const model = this.model;
-        this.model = null;
-        this.ch = null;
-        await model?.close().catch(() => undefined);
-        await sleep(200);
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.model?.close().catch(() => undefined);
-  }
-}
+import { restartBroker, type BrokerRestart } from './helpers/broker.js';
+import { NovaNotifier } from './helpers/nova-notifier.js';
+import { figure } from './helpers/figures.js';
 
 test('a broker restart mid-stream: every event applied, none twice', async () => {
   const h = await AgentHarness.create();
   const side = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: h.db.name });
   const count = async (sql: string) => Number(((await side.query(sql))[0] as Array<{ n: number }>)[0]!.n);
   const nova = new NovaNotifier(h.names.exchange);
-  let restart: Promise<void> | null = null;
+  let restart: BrokerRestart | null = null;
   try {
     await h.startAgent();
     const N = 300;
@@ -83,20 +29,12 @@ test('a broker restart mid-stream: every event applied, none twice', async () =>
 
     for (let i = 0; i < N; i++) {
       if (i === N / 3) {
-        restart = (async () => {
-          try {
-            await rabbitmqctl('stop_app');
-            await sleep(2000);
-          } finally {
-            await rabbitmqctl('start_app');
-            await rabbitmqctl('await_startup');
-          }
-        })();
+        restart = restartBroker(2000);
       }
-      await nova.send(novaFixture('instance-create-end.json', { uuid: uuids[i]!, host: h.host }).body);
+      await nova.send([novaFixture('instance-create-end.json', { uuid: uuids[i]!, host: h.host })]);
       await sleep(15);
     }
-    await restart;
+    await restart?.done;
 
     await waitFor(
       async () => (await count("SELECT COUNT(DISTINCT instance_uuid) AS n FROM instance_system_metadata WHERE `key` LIKE 'image\\_hw\\_%'")) === N,
@@ -117,9 +55,9 @@ test('a broker restart mid-stream: every event applied, none twice', async () =>
     expect(nova.resends).toBeGreaterThan(0);
     expect(h.logs.find('RabbitMQ connected').length).toBeGreaterThanOrEqual(2);
     expect(h.logs.find('reconciling this host').map((l) => String(l['reason']))).toContainEqual(expect.stringMatching(/^bus reconnected/));
-    process.stdout.write(`broker restart: ${nova.resends} resends, ${nova.unroutable} events dropped by the broker before the agent re-bound (recovered by its reconcile)\n`);
+    figure('broker-restart', `${N} events, ${nova.resends} resends, ${nova.unroutable.size} events dropped by the broker before the agent re-bound (recovered by its reconcile)`);
   } finally {
-    if (restart) await restart.catch(() => undefined);
+    if (restart) await restart.done.catch(() => undefined);
     else await rabbitmqctl('start_app').catch(() => undefined);
     await nova.close();
     await side.end();
