@@ -19,6 +19,17 @@ export function writeJson(out: Writable, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from the database or a notification shown on a terminal: control characters (an escape
+ * sequence in an operator's --reason, say) are shown as \xNN instead of acting on the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** A plain table; cells are stringified, null shown as "-" unless told otherwise. */
 export function renderTable(head: string[], rows: ReadonlyArray<ReadonlyArray<unknown>>, nullText = '-'): string {
   const table = new Table({
@@ -26,6 +37,6 @@ export function renderTable(head: string[], rows: ReadonlyArray<ReadonlyArray<un
     style: { head: [], border: [] },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
-  for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? nullText : String(c))));
+  for (const row of rows) table.push(row.map((c) => (c === null || c === undefined ? nullText : printable(String(c)))));
   return `${table.toString()}\n`;
 }
