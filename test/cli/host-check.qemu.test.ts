@@ -3,14 +3,15 @@
  * value this QEMU cannot run on the instance's machine type is refused with 6; a libvirt that
  * cannot be reached refuses the change unless --skip-host-check; a dry run shows the domain diff.
  * The allowed values asserted are those of the recorded domain capabilities of libvirt 9.0 /
- * QEMU 7.2 (../shared/fixtures/libvirt-9.0-qemu-7.2/), read here independently of the code.
+ * QEMU 7.2 (test/fixtures/libvirt-9.0-qemu-7.2/), read here independently of the code.
  */
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { cliWorld, PC_STASH, stashOf, type CliWorld, type Ran } from './helpers.js';
 import { QEMU_URI, SLOW, withGuests } from './qemu-domains.js';
 
-const FIXTURES = '/work/shared/fixtures/libvirt-9.0-qemu-7.2';
+const FIXTURES = fileURLToPath(new URL('../fixtures/libvirt-9.0-qemu-7.2', import.meta.url));
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (n) => ['enum', 'value'].includes(n) });
 function recorded(file: string, device: string, enumName: string): string[] {
   const caps = parser.parse(readFileSync(`${FIXTURES}/${file}`, 'utf8')).domainCapabilities;

@@ -4,6 +4,7 @@
  * (Debian's python3-nova) over every pair of a set of machine types; where hwstash differs on
  * purpose, the pairs are named and tested on their own.
  */
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseDomainCapabilities, parseHostCapabilities } from '../../src/core/capabilities.js';
@@ -21,7 +22,7 @@ import { revertPlan, RevertEntryError } from '../../src/cli/revert-plan.js';
 import type { HistoryRecord } from '../../src/store/index.js';
 
 const PYTHON = process.env['HWSTASH_NOVA_PYTHON'] ?? '/usr/bin/python3';
-const FIXTURES = '/work/shared/fixtures/libvirt-9.0-qemu-7.2';
+const FIXTURES = fileURLToPath(new URL('../fixtures/libvirt-9.0-qemu-7.2', import.meta.url));
 
 const NOVA_GUARD = `
 import json, sys

@@ -10,7 +10,7 @@ import { XMLParser } from 'fast-xml-parser';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DOMAIN_FIXTURES = join(here, '../fixtures/domains');
-export const LIBVIRT_FIXTURES = process.env['HWSTASH_LIBVIRT_FIXTURES'] ?? join(here, '../../../shared/fixtures/libvirt-9.0-qemu-7.2');
+export const LIBVIRT_FIXTURES = process.env['HWSTASH_LIBVIRT_FIXTURES'] ?? join(here, '../fixtures/libvirt-9.0-qemu-7.2');
 
 export function domainFixture(name: string): string {
   return readFileSync(join(DOMAIN_FIXTURES, name), 'utf8');

@@ -3,9 +3,10 @@
  * in-process test driver (test:///default, which this process shares with the agent). The test
  * driver has no domain capabilities, so the capability check is exercised on what the agent
  * defined against the real domain-capabilities XML of libvirt 9.0 / QEMU 7.2 in
- * ../shared/fixtures/, through the same functions the agent uses (parseDomainCapabilities,
+ * test/fixtures/, through the same functions the agent uses (parseDomainCapabilities,
  * checkDomain). Allowed values are read from the fixtures with the test's own parser.
  */
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { checkDomain, parseDomainCapabilities } from '../../src/core/capabilities.js';
@@ -13,7 +14,7 @@ import { rewriteDomain } from '../../src/core/domain-xml/index.js';
 import { oldNovaGuest, readDomain } from './helpers/guests.js';
 import { TEST_URI, World } from './helpers/world.js';
 
-const FIXTURES = '/work/shared/fixtures/libvirt-9.0-qemu-7.2';
+const FIXTURES = fileURLToPath(new URL('../fixtures/libvirt-9.0-qemu-7.2', import.meta.url));
 const fixture = (f: string) => readFileSync(`${FIXTURES}/${f}`, 'utf8');
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (n) => ['enum', 'value'].includes(n) });
 function recorded(file: string, enumName: string): { machine: string; values: string[] } {

@@ -2,13 +2,14 @@
  * The gateway against the machine's real libvirtd (qemu:///system, QEMU under TCG). Domain
  * capability queries make libvirtd probe QEMU, which takes seconds here, hence the timeouts.
  */
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { XMLParser } from 'fast-xml-parser';
 import { Hypervisor, HypervisorError, execFileVirsh, type VirshRunner } from '../../src/hypervisor/index.js';
 
 const URI = 'qemu:///system';
-const FIXTURES = '/work/shared/fixtures/libvirt-9.0-qemu-7.2';
+const FIXTURES = fileURLToPath(new URL('../fixtures/libvirt-9.0-qemu-7.2', import.meta.url));
 const SLOW = 240_000;
 
 const parser = new XMLParser({

@@ -1,5 +1,5 @@
 /**
- * Nova's own notification bodies (../shared/fixtures/notifications, made by Nova Zed's notifier
+ * Nova's own notification bodies (test/fixtures/notifications, made by Nova Zed's notifier
  * code), re-addressed for a test: the instance uuid, the compute host and the message id are
  * replaced in the raw text, so every other byte stays as Nova sent it.
  */
