@@ -80,6 +80,11 @@ export class Store {
     }
   }
 
+  /** One `SELECT 1`: is the database answering? Throws DatabaseUnavailableError when not. */
+  async ping(): Promise<void> {
+    await this.guard(() => this.db.sequelize.query('SELECT 1'));
+  }
+
   /** Create or upgrade hwstash's own tables (never Nova's). */
   migrate(): Promise<MigrateResult> {
     return this.guard(() => migrate(this.db, this.now));
