@@ -5,11 +5,44 @@
  * which machine types exist. Where the domain capabilities say nothing about a property (libvirt
  * 9.0 lists no NIC or SCSI controller models), the answer is "not checked", never a silent pass.
  */
-import type { PropertyName } from './properties.js';
+import { busPropertyOf, diskDeviceOf, isDiskBusProperty, type DiskBusProperty, type PropertyName } from './properties.js';
 import { describeDevice, devicesNamed, diskDevice, parseDomain } from './domain-xml/domain.js';
 import { machineSatisfies } from './domain-xml/machine-type.js';
 import { DomainXmlError } from './domain-xml/errors.js';
 import { attr, children, findPath, firstChild, parseXml, rootElement, tagOf, text, type XmlNode } from './domain-xml/xml-tree.js';
+
+// ---------------------------------------------------------------------------------------------
+// Parsing, once per document
+
+/**
+ * The latest parses, by XML text. Capabilities change only when libvirt or QEMU does, yet the
+ * agent reads them for every follow and the CLI for every instance: tens of KB of XML, parsed
+ * again each time for the same answer. A bounded number of documents (a host has a few
+ * emulator, arch and machine combinations) are kept, least recently used first out. The
+ * results are shared, so they are frozen.
+ */
+class ParseCache<T extends object> {
+  private readonly entries = new Map<string, T>();
+
+  constructor(
+    private readonly parse: (xml: string) => T,
+    private readonly size = 16,
+  ) {}
+
+  get(xml: string): T {
+    let value = this.entries.get(xml);
+    if (value !== undefined) this.entries.delete(xml);
+    else value = deepFreeze(this.parse(xml));
+    this.entries.set(xml, value);
+    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+    return value;
+  }
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) deepFreeze(v);
+  return Object.freeze(value);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Domain capabilities
@@ -54,8 +87,14 @@ function optionalInt(value: string | undefined): number | null {
   return Number.isInteger(n) ? n : null;
 }
 
-/** Parse `virConnectGetDomainCapabilities` output. */
+const domainCapabilitiesCache = new ParseCache(readDomainCapabilities);
+
+/** Parse `virConnectGetDomainCapabilities` output. The result is shared and frozen. */
 export function parseDomainCapabilities(xml: string): DomainCapabilities {
+  return domainCapabilitiesCache.get(xml);
+}
+
+function readDomainCapabilities(xml: string): DomainCapabilities {
   const root = rootElement(parseXml(xml, 'domain capabilities XML'), 'domainCapabilities', 'domain capabilities XML');
   const field = (name: string): string | null => {
     const el = firstChild(root, name);
@@ -157,27 +196,14 @@ function checkEnum(
   return allowed.includes(value) ? null : unsupported(caps, property, what, value, allowed, element, plural);
 }
 
-const DISK_PROPERTY_DEVICE: Partial<Record<PropertyName, string>> = {
-  hw_disk_bus: 'disk',
-  hw_cdrom_bus: 'cdrom',
-  hw_floppy_bus: 'floppy',
-  hw_rescue_bus: 'disk',
-};
-
 /**
  * Can this QEMU run `property=value` (as `hwstash image-property set` asks)? null when it can
- * (or the value is null: no device); otherwise an unsupported or not-checked problem.
+ * (or the value is null: no device); otherwise an unsupported or not-checked problem. A machine
+ * type is not a device value: the host capabilities answer for it (checkMachineType).
  */
-export function checkValue(property: PropertyName, value: string | null, caps: DomainCapabilities): CapabilityProblem | null {
+export function checkValue(property: Exclude<PropertyName, 'hw_machine_type'>, value: string | null, caps: DomainCapabilities): CapabilityProblem | null {
   if (value === null) return null;
-  const diskDev = DISK_PROPERTY_DEVICE[property];
-  if (diskDev !== undefined) {
-    const deviceProblem = checkEnum(caps, 'disk', 'diskDevice', property, 'disk device', diskDev, null, 'disk device types');
-    if (deviceProblem?.kind === 'unsupported') {
-      return { ...deviceProblem, value, message: `this host's QEMU (${where(caps)}) cannot run ${property}=${value}: it has no ${diskDev} devices at all` };
-    }
-    return checkEnum(caps, 'disk', 'bus', property, 'bus', value, null, 'buses');
-  }
+  if (isDiskBusProperty(property)) return checkDiskBus(property, value, caps);
   switch (property) {
     case 'hw_video_model':
       return checkEnum(caps, 'video', 'modelType', property, 'video model', value, null, 'video models');
@@ -198,22 +224,18 @@ export function checkValue(property: PropertyName, value: string | null, caps: D
       return notChecked(caps, property, 'NIC model', value, null, 'NIC models');
     case 'hw_scsi_model':
       return notChecked(caps, property, 'SCSI model', value, null, 'SCSI controller models');
-    case 'hw_machine_type':
-      if (machineSatisfies(value, caps.machine)) return null;
-      return {
-        kind: 'not-checked',
-        property,
-        value,
-        element: null,
-        allowed: null,
-        message: `these domain capabilities describe machine ${caps.machine} (arch ${caps.arch}), not ${value}: check hw_machine_type=${value} against the host capabilities`,
-      };
-    default:
-      return notChecked(caps, property, property, value, null, 'this property');
   }
 }
 
-const DISK_DEVICE_PROPERTY: Readonly<Record<string, PropertyName>> = { disk: 'hw_disk_bus', cdrom: 'hw_cdrom_bus', floppy: 'hw_floppy_bus' };
+/** A bus property: its device type must exist at all, then the bus. */
+function checkDiskBus(property: DiskBusProperty, value: string, caps: DomainCapabilities): CapabilityProblem | null {
+  const device = diskDeviceOf(property);
+  const deviceProblem = checkEnum(caps, 'disk', 'diskDevice', property, 'disk device', device, null, 'disk device types');
+  if (deviceProblem?.kind === 'unsupported') {
+    return { ...deviceProblem, value, message: `this host's QEMU (${where(caps)}) cannot run ${property}=${value}: it has no ${device} devices at all` };
+  }
+  return checkEnum(caps, 'disk', 'bus', property, 'bus', value, null, 'buses');
+}
 
 /**
  * Every device value of a domain this QEMU cannot run, plus a not-checked entry for each
@@ -246,7 +268,7 @@ export function checkDomain(xml: string, caps: DomainCapabilities): CapabilityPr
   devicesNamed(domain, 'disk').forEach((disk, i) => {
     const label = describeDevice(disk, i);
     const device = diskDevice(disk);
-    const property = DISK_DEVICE_PROPERTY[device] ?? null;
+    const property = busPropertyOf(device) ?? null;
     add(checkEnum(caps, 'disk', 'diskDevice', null, 'disk device', device, label, 'disk device types'));
     const target = firstChild(disk, 'target');
     const bus = target ? attr(target, 'bus') : undefined;
@@ -258,24 +280,25 @@ export function checkDomain(xml: string, caps: DomainCapabilities): CapabilityPr
   devicesNamed(domain, 'video').forEach((video, i) => {
     const model = firstChild(video, 'model');
     const type = model ? attr(model, 'type') : undefined;
-    if (type !== undefined) add(checkEnum(caps, 'video', 'modelType', i === 0 ? 'hw_video_model' : null, 'video model', type, `video #${i + 1}`, 'video models'));
+    if (type !== undefined) add(checkEnum(caps, 'video', 'modelType', i === 0 ? 'hw_video_model' : null, 'video model', type, describeDevice(video, i), 'video models'));
   });
 
   devicesNamed(domain, 'rng').forEach((rng, i) => {
+    const label = describeDevice(rng, i);
     const model = attr(rng, 'model');
-    if (model !== undefined) add(checkEnum(caps, 'rng', 'model', 'hw_rng_model', 'rng model', model, `rng #${i + 1}`, 'RNG models'));
+    if (model !== undefined) add(checkEnum(caps, 'rng', 'model', 'hw_rng_model', 'rng model', model, label, 'RNG models'));
     const backend = firstChild(rng, 'backend');
     const backendModel = backend ? attr(backend, 'model') : undefined;
-    if (backendModel !== undefined) add(checkEnum(caps, 'rng', 'backendModel', null, 'rng backend', backendModel, `rng #${i + 1}`, 'RNG backends'));
+    if (backendModel !== undefined) add(checkEnum(caps, 'rng', 'backendModel', null, 'rng backend', backendModel, label, 'RNG backends'));
   });
 
   devicesNamed(domain, 'graphics').forEach((g, i) => {
     const type = attr(g, 'type');
-    if (type !== undefined) add(checkEnum(caps, 'graphics', 'type', null, 'graphics', type, `graphics #${i + 1}`, 'graphics types'));
+    if (type !== undefined) add(checkEnum(caps, 'graphics', 'type', null, 'graphics', type, describeDevice(g, i), 'graphics types'));
   });
 
   devicesNamed(domain, 'hostdev').forEach((h, i) => {
-    const label = `hostdev #${i + 1}`;
+    const label = describeDevice(h, i);
     const mode = attr(h, 'mode') ?? 'subsystem';
     add(checkEnum(caps, 'hostdev', 'mode', null, 'hostdev mode', mode, label, 'hostdev modes'));
     const type = attr(h, 'type');
@@ -284,18 +307,18 @@ export function checkDomain(xml: string, caps: DomainCapabilities): CapabilityPr
 
   // Input devices: checked where libvirt lists them (newer releases), otherwise the tablet's bus
   // is reported as not checked. libvirt's implicit PS/2 devices need no check.
-  for (const input of devicesNamed(domain, 'input')) {
+  devicesNamed(domain, 'input').forEach((input, i) => {
     const type = attr(input, 'type');
     const bus = attr(input, 'bus');
-    if (bus === 'ps2' && !caps.devices.input) continue;
-    const label = `input ${type ?? '?'}`;
+    if (bus === 'ps2' && !caps.devices.input) return;
+    const label = describeDevice(input, i);
     if (caps.devices.input) {
       if (type !== undefined) add(checkEnum(caps, 'input', 'type', type === 'tablet' ? 'hw_pointer_model' : null, 'input type', type, label, 'input types'));
       if (bus !== undefined) add(checkEnum(caps, 'input', 'bus', type === 'tablet' ? 'hw_input_bus' : null, 'input bus', bus, label, 'input buses'));
     } else if (type === 'tablet' && bus !== undefined) {
       add(notChecked(caps, 'hw_input_bus', 'input bus', bus, label, 'input buses'));
     }
-  }
+  });
 
   const nics = devicesNamed(domain, 'interface');
   nics.forEach((nic, i) => {
@@ -355,8 +378,14 @@ function machinesOf(el: XmlNode): MachineTypeInfo[] {
   });
 }
 
-/** Parse `virConnectGetCapabilities` output. */
+const hostCapabilitiesCache = new ParseCache(readHostCapabilities);
+
+/** Parse `virConnectGetCapabilities` output. The result is shared and frozen. */
 export function parseHostCapabilities(xml: string): HostCapabilities {
+  return hostCapabilitiesCache.get(xml);
+}
+
+function readHostCapabilities(xml: string): HostCapabilities {
   const root = rootElement(parseXml(xml, 'host capabilities XML'), 'capabilities', 'host capabilities XML');
   const hostArch = findPath(root, 'host/cpu/arch');
   const guests = children(root, 'guest').flatMap((g): GuestCapability[] => {

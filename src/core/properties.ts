@@ -10,6 +10,8 @@ export const POINTER_MODELS = ['usbtablet'] as const;
 export const RNG_MODELS = ['virtio'] as const;
 export const SCSI_MODELS = ['buslogic', 'ibmvscsi', 'lsilogic', 'lsisas1068', 'lsisas1078', 'virtio-scsi', 'vmpvscsi'] as const;
 export const VIDEO_MODELS = ['cirrus', 'qxl', 'vga', 'vmvga', 'xen', 'virtio', 'gop', 'none', 'bochs'] as const;
+/** Nova's VMMode: a guest's `<os><type>`. */
+export const VM_MODES = ['hvm', 'xen', 'uml', 'exe'] as const;
 export const VIF_MODELS = [
   'virtio', 'ne2k_pci', 'pcnet', 'rtl8139', 'e1000', 'e1000e', 'netfront', 'spapr-vlan', 'lan9118', 'sriov', 'vmxnet', 'vmxnet3',
 ] as const;
@@ -59,7 +61,7 @@ export const FIELD_TYPES = {
     true,
     { i386: 'i686', i486: 'i686', i586: 'i686', x86_32: 'i686', x86_32p: 'i686', amd64: 'x86_64' },
   ),
-  VMMode: enumField('VMMode', ['hvm', 'xen', 'uml', 'exe'], true, { pv: 'xen', hv: 'hvm', baremetal: 'hvm' }),
+  VMMode: enumField('VMMode', VM_MODES, true, { pv: 'xen', hv: 'hvm', baremetal: 'hvm' }),
 } as const;
 
 export type PropertyName =
@@ -85,26 +87,75 @@ export interface PropertySpec {
   readonly device: DeviceKind;
   /** Nova's own `_register_undefined_instance_details` stashes it (REGISTER_IMAGE_PROPERTY_DEFAULTS). */
   readonly novaStashes: boolean;
-  readonly description: string;
 }
 
-const prop = (name: PropertyName, type: FieldType, device: DeviceKind, novaStashes: boolean, description: string): PropertySpec =>
-  ({ name, key: `image_${name}`, type, device, novaStashes, description });
+// Keeps each entry's name and device as literal types, so types below can be derived from the table.
+const prop = <N extends PropertyName, D extends DeviceKind>(name: N, type: FieldType, device: D, novaStashes: boolean): PropertySpec & { name: N; device: D } =>
+  ({ name, key: `image_${name}`, type, device, novaStashes });
+
+const TABLE = [
+  prop('hw_machine_type', FIELD_TYPES.String, 'machine', true),
+  prop('hw_cdrom_bus', FIELD_TYPES.DiskBus, 'cdrom', true),
+  prop('hw_disk_bus', FIELD_TYPES.DiskBus, 'disk', true),
+  prop('hw_input_bus', FIELD_TYPES.InputBus, 'input', true),
+  prop('hw_pointer_model', FIELD_TYPES.PointerModelType, 'pointer', true),
+  prop('hw_video_model', FIELD_TYPES.VideoModel, 'video', true),
+  prop('hw_vif_model', FIELD_TYPES.VIFModel, 'vif', true),
+  prop('hw_floppy_bus', FIELD_TYPES.DiskBus, 'floppy', false),
+  prop('hw_rescue_bus', FIELD_TYPES.DiskBus, 'rescue', false),
+  prop('hw_scsi_model', FIELD_TYPES.SCSIModel, 'scsi', false),
+  prop('hw_rng_model', FIELD_TYPES.RNGModel, 'rng', false),
+] as const;
 
 /** The 11 properties, in the order hwstash lists them (Nova's stash order first). */
-export const PROPERTIES: readonly PropertySpec[] = [
-  prop('hw_machine_type', FIELD_TYPES.String, 'machine', true, 'QEMU machine type of the guest'),
-  prop('hw_cdrom_bus', FIELD_TYPES.DiskBus, 'cdrom', true, 'bus of CD-ROM drives'),
-  prop('hw_disk_bus', FIELD_TYPES.DiskBus, 'disk', true, 'bus of disks'),
-  prop('hw_input_bus', FIELD_TYPES.InputBus, 'input', true, 'bus of the tablet and keyboard'),
-  prop('hw_pointer_model', FIELD_TYPES.PointerModelType, 'pointer', true, 'pointer device model'),
-  prop('hw_video_model', FIELD_TYPES.VideoModel, 'video', true, 'video adapter model'),
-  prop('hw_vif_model', FIELD_TYPES.VIFModel, 'vif', true, 'network interface model'),
-  prop('hw_floppy_bus', FIELD_TYPES.DiskBus, 'floppy', false, 'bus of floppy drives'),
-  prop('hw_rescue_bus', FIELD_TYPES.DiskBus, 'rescue', false, 'bus of the rescue disk'),
-  prop('hw_scsi_model', FIELD_TYPES.SCSIModel, 'scsi', false, 'SCSI controller model'),
-  prop('hw_rng_model', FIELD_TYPES.RNGModel, 'rng', false, 'random number generator model'),
-];
+export const PROPERTIES: readonly PropertySpec[] = TABLE;
+
+/** libvirt's `<disk device>` types whose `<target bus>` a property decides. */
+export type DiskDevice = 'disk' | 'cdrom' | 'floppy';
+
+/**
+ * The `<disk device>` each bus property's devices are. The rescue disk is checked as a disk:
+ * hw_rescue_device, which may make it another type, is the rescue image's and is not stashed.
+ */
+const DISK_DEVICE_OF_KIND = { disk: 'disk', cdrom: 'cdrom', floppy: 'floppy', rescue: 'disk' } as const satisfies Partial<Record<DeviceKind, DiskDevice>>;
+
+type BusSpec = Extract<(typeof TABLE)[number], { device: keyof typeof DISK_DEVICE_OF_KIND }>;
+
+/** hw_disk_bus, hw_cdrom_bus, hw_floppy_bus and hw_rescue_bus: the properties that decide a disk bus. */
+export type DiskBusProperty = BusSpec['name'];
+
+const BUS_SPECS: readonly BusSpec[] = TABLE.filter((p): p is BusSpec => p.device in DISK_DEVICE_OF_KIND);
+
+/** The bus properties, in the table's order. */
+export const DISK_BUS_PROPERTIES: readonly DiskBusProperty[] = BUS_SPECS.map((p) => p.name);
+
+export function isDiskBusProperty(name: PropertyName): name is DiskBusProperty {
+  return (DISK_BUS_PROPERTIES as readonly PropertyName[]).includes(name);
+}
+
+/** The `<disk device>` type whose bus `name` decides (hw_rescue_bus: `disk`). */
+export function diskDeviceOf(name: DiskBusProperty): DiskDevice {
+  return DISK_DEVICE_OF_KIND[BUS_SPECS.find((p) => p.name === name)!.device];
+}
+
+/**
+ * Which property decides the bus of a domain's `<disk device>` (`cdrom` → hw_cdrom_bus). A
+ * domain's `disk` is hw_disk_bus's, never hw_rescue_bus's: a rescue disk exists only during a
+ * rescue.
+ */
+const BUS_PROPERTY_OF_DEVICE: ReadonlyMap<DiskDevice, DiskBusProperty> = new Map(
+  BUS_SPECS.filter((p) => p.device !== 'rescue').map((p) => [DISK_DEVICE_OF_KIND[p.device], p.name]),
+);
+
+/** The `<disk device>` types whose bus a property decides, in the table's order. */
+export const DISK_DEVICES: readonly DiskDevice[] = [...BUS_PROPERTY_OF_DEVICE.keys()];
+
+/** The property that decides the bus of a `<disk device>` type; undefined for one none decides (`lun`). */
+export function busPropertyOf(device: DiskDevice): DiskBusProperty;
+export function busPropertyOf(device: string): DiskBusProperty | undefined;
+export function busPropertyOf(device: string): DiskBusProperty | undefined {
+  return BUS_PROPERTY_OF_DEVICE.get(device as DiskDevice);
+}
 
 export const PROPERTY_NAMES: readonly PropertyName[] = PROPERTIES.map((p) => p.name);
 

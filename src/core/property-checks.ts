@@ -10,12 +10,13 @@ import {
   PROPERTY_NAMES,
   allowedText,
   coerceProperty,
+  isDiskBusProperty,
   isPropertyName,
   type PropertyName,
 } from './properties.js';
 import type { VirtType } from './inputs.js';
-import { busesFor, busOk, vifModelsFor } from './rules/context.js';
-import { isMachineTypeName, isUnversioned, machineFamily } from './domain-xml/machine-type.js';
+import { busesFor, vifModelsFor } from './rules/context.js';
+import { isMachineTypeName, isUnversioned, machineFamily, machineTypeNameMessage, machineTypeVersion } from './domain-xml/machine-type.js';
 import {
   checkMachineType,
   checkValue,
@@ -116,21 +117,12 @@ export interface ValueProblem {
   message: string;
 }
 
-const DISK_BUS_PROPERTIES: readonly PropertyName[] = ['hw_disk_bus', 'hw_cdrom_bus', 'hw_floppy_bus', 'hw_rescue_bus'];
-
-/** Enum after coercion, no `=`, a machine-type name's shape. null when the value is fine. */
+/** Enum after coercion, no `=`, a machine-type name's shape: the canonical value, or the problem. */
 function enumProblem(property: PropertyName, raw: string): { value: string } | ValueProblem {
   const shown = `${property}=${JSON.stringify(raw)}`;
   if (raw.includes('=')) return { property, value: raw, message: `${shown}: a value must not contain '='; allowed: ${allowedText(property)}` };
   if (property === 'hw_machine_type') {
-    if (!isMachineTypeName(raw)) {
-      return {
-        property,
-        value: raw,
-        message: `${shown} is not a QEMU machine type name; allowed: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. q35, pc-q35-7.2)`,
-      };
-    }
-    return { value: raw };
+    return isMachineTypeName(raw) ? { value: raw } : { property, value: raw, message: machineTypeNameMessage(shown) };
   }
   try {
     return { value: coerceProperty(property, raw) };
@@ -143,11 +135,9 @@ function enumProblem(property: PropertyName, raw: string): { value: string } | V
 /** Whether the host's `[libvirt] virt_type` can use the value (RULES.md §3 `bus_ok`, §6's VIF table). */
 export function virtTypeProblem(property: PropertyName, value: string, virtType: VirtType): ValueProblem | null {
   let allowed: readonly string[] | null = null;
-  if (DISK_BUS_PROPERTIES.includes(property)) allowed = busesFor(virtType);
+  if (isDiskBusProperty(property)) allowed = busesFor(virtType);
   else if (property === 'hw_vif_model') allowed = vifModelsFor(virtType);
-  if (allowed === null) return null;
-  const ok = property === 'hw_vif_model' ? allowed.includes(value) : busOk(virtType, value);
-  if (ok) return null;
+  if (allowed === null || allowed.includes(value)) return null;
   return {
     property,
     value,
@@ -203,12 +193,6 @@ export const NOVA_MACHINE_TYPE_PATTERNS: readonly RegExp[] = [
   /^pc-i440fx-rhel\d.\d+.\d+/,
   /^pc-q35-rhel\d.\d+.\d+/,
 ];
-
-/** Nova's `\d+\.\d+$|\d+\.\d+\.\d+$`: the trailing x.y or x.y.z version, or null. */
-export function machineTypeVersion(machine: string): number[] | null {
-  const m = /(\d+\.\d+\.\d+|\d+\.\d+)$/.exec(machine);
-  return m ? m[1]!.split('.').map(Number) : null;
-}
 
 function compareVersions(a: readonly number[], b: readonly number[]): number {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {

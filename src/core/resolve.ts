@@ -5,7 +5,7 @@
  */
 import { ImageMetaError, canonicalVmMode, coerceImageProps, type ImageProps } from './image-meta.js';
 import type { DomainFacts, HostProfile, InstanceFacts, OsInfoLookup } from './inputs.js';
-import { PROPERTY_NAMES, type PropertyName } from './properties.js';
+import { PROPERTY_NAMES, VM_MODES, type PropertyName } from './properties.js';
 import { RuleError, type Decided, type RuleContext, type RuleErrorCode, type Source } from './rules/context.js';
 import { deviceBus, rescueBus } from './rules/buses.js';
 import { machineType } from './rules/machine-type.js';
@@ -31,7 +31,7 @@ export interface ResolveFailure {
   code: RuleErrorCode;
   message: string;
   value: string | null;
-  source: Source | 'instance' | 'input';
+  source: Source | 'instance';
   allowed: readonly string[];
 }
 
@@ -53,7 +53,7 @@ function guestOsType(input: ResolveInput): string {
   try {
     mode = canonicalVmMode(input.instance.vmMode);
   } catch {
-    throw new RuleError('InvalidVirtualMachineMode', 'vm_mode', input.instance.vmMode, 'instance', ['hvm', 'xen', 'uml', 'exe'],
+    throw new RuleError('InvalidVirtualMachineMode', 'vm_mode', input.instance.vmMode, 'instance', VM_MODES,
       'is not a valid virtual machine mode');
   }
   return mode ?? (input.host.virtType === 'lxc' ? 'exe' : 'hvm');
@@ -81,7 +81,11 @@ export function resolve(input: ResolveInput): Resolution {
     emuArch: props.hw_emulation_architecture ?? arch,
   };
   const seen = input.domain?.values ?? {};
-  /** Image first; then what the live domain uses; then the rule. */
+  /**
+   * Image first; then what the live domain uses; then the rule. Never the domain for the rescue
+   * bus: a domain has a rescue disk only while rescued, so its disks say nothing about it
+   * (readDomainFacts reports none), and the rule follows the disk bus the domain does show.
+   */
   const decide = (name: PropertyName, rule: () => Decided): Decided => {
     if (name !== 'hw_rescue_bus' && props[name] === undefined) {
       const fromDomain = seen[name];

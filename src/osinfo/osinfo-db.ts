@@ -13,8 +13,6 @@ export interface OsRecord {
   readonly clones: readonly string[];
   /** Device links in processing order, repeats included. */
   readonly deviceLinks: readonly string[];
-  /** False for an OS only named by another's relation: libosinfo lists it all the same. */
-  readonly defined: boolean;
 }
 
 export interface DeviceRecord {
@@ -36,7 +34,6 @@ interface MutableOs {
   derivesFrom: string[];
   clones: string[];
   deviceLinks: string[];
-  defined: boolean;
 }
 
 interface MutableDevice {
@@ -96,7 +93,6 @@ export class OsinfoDbBuilder {
     for (const os of doc.oses) {
       if (!inItsPlace('os', os.id, relPath)) continue;
       const record = this.os(os.id);
-      record.defined = true;
       // The loader names the OS itself, then derives-from, clones and upgrades targets, and
       // each first naming appends to the db's OS list.
       for (const target of os.derivesFrom) this.os(target);
@@ -119,7 +115,7 @@ export class OsinfoDbBuilder {
   private os(id: string): MutableOs {
     let record = this.oses.get(id);
     if (record === undefined) {
-      record = { id, shortIds: [], derivesFrom: [], clones: [], deviceLinks: [], defined: false };
+      record = { id, shortIds: [], derivesFrom: [], clones: [], deviceLinks: [] };
       this.oses.set(id, record);
     }
     return record;

@@ -3,6 +3,8 @@
  * loader reads them. Pure: text in, data out.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { DomainXmlError } from '../core/domain-xml/errors.js';
+import { unescapeXml } from '../core/domain-xml/xml-tree.js';
 
 /** What one `<os>` element says. Relations and device links keep document order. */
 export interface OsFragment {
@@ -64,24 +66,35 @@ const COMMON_OPTIONS = {
 
 /**
  * The db has no DOCTYPE, so entities are only the predefined five and character references:
- * the parser leaves them alone and the few strings read are decoded after (decodeXmlText),
- * sparing a decoding pass over every text of the file.
+ * the parser leaves them alone, the document is checked for any other (checkReferences), and
+ * the few strings read are decoded after (unescapeXml), sparing a decoding pass over every text
+ * of the file.
  */
 const plainParser = new XMLParser({ ...COMMON_OPTIONS, processEntities: false });
 /** A file with a DOCTYPE may declare entities; libxml2 substitutes them, so this parser does. */
 const doctypeParser = new XMLParser({ ...COMMON_OPTIONS, processEntities: true, htmlEntities: true });
 
-const REFERENCE = /&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(lt|gt|amp|quot|apos));/g;
-const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+/** An `&` that starts neither a predefined entity nor a character reference. */
+const ODD_AMPERSAND = /&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)/;
+/** Where an `&` is plain text (comments, CDATA sections, processing instructions), or a reference. */
+const AMPERSAND_CONTEXT = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|&[^;&<\s]*;?/g;
 
-/** Decodes XML's predefined entities and character references, as libxml2 does. */
-export function decodeXmlText(raw: string): string {
-  if (!raw.includes('&')) return raw;
-  return raw.replace(REFERENCE, (match, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
-    if (name !== undefined) return PREDEFINED[name] ?? match;
-    const code = hex !== undefined ? parseInt(hex, 16) : parseInt(dec!, 10);
-    return code <= 0x10ffff ? String.fromCodePoint(code) : match;
-  });
+/**
+ * Without a DOCTYPE no entity is declared, and libxml2 refuses the file at any reference it
+ * cannot resolve (`&foo;`, a bare `&`), wherever it is, read or not; the parser, with entities
+ * off, would pass them all. The message is unescapeXml's, which decodes the strings read.
+ */
+function checkReferences(text: string, source: string): void {
+  if (!ODD_AMPERSAND.test(text)) return;
+  for (const m of text.matchAll(AMPERSAND_CONTEXT)) {
+    if (!m[0].startsWith('&') || !ODD_AMPERSAND.test(m[0])) continue;
+    try {
+      unescapeXml(m[0]);
+    } catch (err) {
+      if (!(err instanceof DomainXmlError)) throw err;
+      throw new OsinfoXmlError(`${source}: line ${text.slice(0, m.index).split('\n').length}: ${err.message}`);
+    }
+  }
 }
 
 const identity = (raw: string): string => raw;
@@ -92,7 +105,7 @@ const identity = (raw: string): string => raw;
  * languages).
  */
 const LOCALISED_LINE =
-  /^[ \t]*<([A-Za-z][\w.-]*) xml:lang="[^"<&]*">(?:[^<&]|&#x?[0-9a-fA-F]+;|&(?:lt|gt|amp|quot|apos);)*<\/\1>[ \t]*\r?\n/gm;
+  /^[ \t]*<([A-Za-z][\w.-]*) xml:lang="[^"<&]*">(?:[^<&]|&#(?:x[0-9a-fA-F]+|[0-9]+);|&(?:lt|gt|amp|quot|apos);)*<\/\1>[ \t]*\r?\n/gm;
 
 /**
  * Drops translation lines before parsing, for files whose translations nothing reads (an
@@ -106,8 +119,8 @@ export function omitLocalisedLines(text: string): string {
 
 /**
  * Parses one file of the db. `source` names it in errors. Throws OsinfoXmlError where libosinfo
- * refuses the file (not well-formed, wrong root, an entity or link without `id`), which makes
- * libosinfo refuse the whole db.
+ * refuses the file (not well-formed, an undeclared entity, wrong root, an entity or link
+ * without `id`), which makes libosinfo refuse the whole db.
  */
 export function parseOsinfoXml(text: string, source: string): OsinfoDocument {
   const valid = XMLValidator.validate(text);
@@ -115,8 +128,10 @@ export function parseOsinfoXml(text: string, source: string): OsinfoDocument {
     throw new OsinfoXmlError(`${source}: not well-formed XML at line ${valid.err.line}: ${valid.err.msg}`);
   }
   const hasDoctype = text.includes('<!DOCTYPE');
+  if (!hasDoctype) checkReferences(text, source);
   const doc = (hasDoctype ? doctypeParser : plainParser).parse(text) as XmlNode;
-  const decode = hasDoctype ? identity : decodeXmlText;
+  // Without a DOCTYPE, checkReferences has passed every reference unescapeXml meets here.
+  const decode = hasDoctype ? identity : unescapeXml;
   const rootNames = Object.keys(doc);
   if (rootNames.length !== 1 || rootNames[0] !== 'libosinfo') {
     throw new OsinfoXmlError(`${source}: root element must be <libosinfo>, found <${rootNames.join('>, <') || 'nothing'}>`);

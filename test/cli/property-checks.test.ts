@@ -43,7 +43,7 @@ print(json.dumps(out))
 const MACHINES = [
   'pc', 'q35', 'virt', 's390-ccw-virtio', 'pc-1.0', 'pc-i440fx-2.11', 'pc-i440fx-6.2', 'pc-i440fx-7.2', 'pc-q35-5.2', 'pc-q35-7.2',
   'pc-q35-4.0.1', 'pc-q35-4.1.2', 'virt-6.2', 'virt-7.1', 's390-ccw-virtio-7.0', 'pc-i440fx-rhel7.6.0', 'pc-q35-rhel8.2.0', 'pc-q35-rhel7.6.0',
-  'pseries', 'pseries-7.0', 'isapc',
+  'pseries', 'pseries-7.0', 'isapc', 'pc-q35-rhel9.2.0', 'virt-rhel9.2.0', 'pc-q35-jammy',
 ];
 
 const version = (m: string): number[] | null => {
@@ -101,6 +101,16 @@ describe("machine-type guards against Nova's own", () => {
     expect(machineTypeUpdateProblem('pc-i440fx-7.2', 'pc', 'domain')).toBeNull();
     expect(machineTypeUpdateProblem('pc-i440fx-7.2', 'q35', 'domain')).toContain("the domain's type is of the i440fx family");
     expect(machineTypeUpdateProblem('pc-i440fx-7.2', 'pc-i440fx-6.2', 'domain')).toContain('older');
+  });
+
+  test("a distro's types are versioned, not aliases: a downgrade is refused, against the stash and against a domain", () => {
+    expect(machineTypeUpdateProblem('pc-q35-rhel9.2.0', 'pc-q35-rhel8.6.0')).toContain('pc-q35-rhel8.6.0 is older than pc-q35-rhel9.2.0 (8.6.0 < 9.2.0)');
+    expect(machineTypeUpdateProblem('pc-q35-rhel9.2.0', 'pc-q35-rhel8.6.0', 'domain')).toContain('older');
+    expect(machineTypeUpdateProblem('pc-q35-rhel8.6.0', 'pc-q35-rhel9.2.0', 'domain')).toBeNull();
+    expect(machineTypeUpdateProblem('virt-rhel9.2.0', 'pc-q35-rhel9.2.0', 'domain')).toContain('virt family');
+    expect(machineTypeUpdateProblem('pc-q35-rhel9.2.0', 'q35')).toContain('it would move between an alias and a versioned type');
+    // A codename carries no version to compare: within the family, anything goes.
+    expect(machineTypeUpdateProblem('pc-q35-jammy', 'pc-q35-noble', 'domain')).toBeNull();
   });
 
   test('the message names the property, both types, why, and what is allowed', () => {

@@ -4,12 +4,17 @@
  */
 import {
   CoercionError,
+  DISK_BUS_PROPERTIES,
+  DISK_DEVICES,
   FIELD_TYPES,
   PROPERTIES,
   PROPERTY_NAMES,
   allowedText,
+  busPropertyOf,
   coerceField,
   coerceProperty,
+  diskDeviceOf,
+  isDiskBusProperty,
   isPropertyName,
   propertySpec,
   specForKey,
@@ -36,6 +41,17 @@ describe('the property table', () => {
     const spec = propertySpec(name as PropertyName);
     expect(spec.key).toBe(`image_${name}`);
     expect(specForKey(`image_${name}`)).toBe(spec);
+  });
+
+  test("the disk buses, from each property's device: which <disk device> each decides", () => {
+    expect(DISK_BUS_PROPERTIES).toEqual(['hw_cdrom_bus', 'hw_disk_bus', 'hw_floppy_bus', 'hw_rescue_bus']);
+    expect(PROPERTY_NAMES.filter(isDiskBusProperty)).toEqual(DISK_BUS_PROPERTIES);
+    expect(DISK_BUS_PROPERTIES.map(diskDeviceOf)).toEqual(['cdrom', 'disk', 'floppy', 'disk']);
+    expect(DISK_DEVICES).toEqual(['cdrom', 'disk', 'floppy']);
+    // A domain's disk is the disk bus's, never the rescue bus's; a lun is no property's.
+    expect(DISK_DEVICES.map((d) => busPropertyOf(d))).toEqual(['hw_cdrom_bus', 'hw_disk_bus', 'hw_floppy_bus']);
+    expect(busPropertyOf('lun')).toBeUndefined();
+    expect(busPropertyOf('constructor')).toBeUndefined();
   });
 
   test('other names and keys are not properties', () => {

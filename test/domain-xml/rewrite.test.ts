@@ -263,6 +263,22 @@ describe('rewrite: machine type', () => {
     expect(looseDomain(xml).devices.controller.map((c: Loose) => c['@type'])).toContain('pci');
   });
 
+  test("a distro's versioned type is not an alias: RHEL 8.6's q35 is moved to RHEL 9.2's, and back", () => {
+    const rhel86 = domainWith(`<disk type='file' device='disk'><target dev='vda' bus='virtio'/></disk>`, 'pc-q35-rhel8.6.0');
+    expect(rewriteDomain(rhel86, { hw_machine_type: 'pc-q35-rhel9.2.0' }).changes.map(row)).toEqual([
+      ['hw_machine_type', 'os/type', 'machine', 'pc-q35-rhel8.6.0', 'pc-q35-rhel9.2.0'],
+    ]);
+    expect(rewriteDomain(rhel86.replace('rhel8.6.0', 'rhel9.2.0'), { hw_machine_type: 'pc-q35-rhel8.6.0' }).changes).toHaveLength(1);
+    expect(rewriteDomain(rhel86, { hw_machine_type: 'pc-q35-rhel8.6.0' }).changes).toEqual([]);
+    // The alias is satisfied by whatever version libvirt expanded it to.
+    expect(rewriteDomain(rhel86, { hw_machine_type: 'q35' }).changes).toEqual([]);
+    const jammy = domainWith(`<disk type='file' device='disk'><target dev='vda' bus='virtio'/></disk>`, 'pc-q35-jammy');
+    expect(rewriteDomain(jammy, { hw_machine_type: 'pc-q35-noble' }).changes.map(row)).toEqual([
+      ['hw_machine_type', 'os/type', 'machine', 'pc-q35-jammy', 'pc-q35-noble'],
+    ]);
+    expect(rewriteDomain(jammy, { hw_machine_type: 'ubuntu-q35' }).changes).toEqual([]);
+  });
+
   test('null or empty machine type: libvirt\'s choice stays', () => {
     expect(rewriteDomain(OLD_PC, { hw_machine_type: null }).changes).toEqual([]);
     expect(rewriteDomain(OLD_PC, { hw_machine_type: '' }).changes).toEqual([]);

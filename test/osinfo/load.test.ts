@@ -64,6 +64,9 @@ describe.each([
   ['an <os> without id', 'os/hwstash.test/noid.xml', '<libosinfo><os><short-id>noid</short-id></os></libosinfo>', /<os> has no id attribute/],
   ['a device link without id', 'os/hwstash.test/nolink.xml', `<libosinfo><os id="${TEST_OS}nolink"><devices><device/></devices></os></libosinfo>`, /<devices><device> of http:\/\/hwstash.test\/nolink has no id attribute/],
   ['a root other than <libosinfo>', 'os/hwstash.test/root.xml', '<osinfo><os id="http://hwstash.test/root"/></osinfo>', /root element must be <libosinfo>, found <osinfo>/],
+  ['an undeclared entity in a short-id', 'os/hwstash.test/ent.xml', `<libosinfo><os id="${TEST_OS}ent"><short-id>a&nbsp;b</short-id></os></libosinfo>`, /ent\.xml: line 1: unknown entity "&nbsp;"/],
+  ['an undeclared entity in text nothing reads', 'os/hwstash.test/vendor.xml', `<libosinfo>\n<os id="${TEST_OS}vendor">\n<vendor>R&D;</vendor>\n</os>\n</libosinfo>`, /vendor\.xml: line 3: unknown entity "&D;"/],
+  ['a bare & in an id', 'os/hwstash.test/amp.xml', `<libosinfo><os id="${TEST_OS}a&b"/></libosinfo>`, /amp\.xml: line 1: unterminated character reference "&b"/],
 ])('%s', (_what, rel, text, message) => {
   test('is OsInfoDbError naming the file, and libosinfo refuses the db too', async () => {
     const fx = fixture();
@@ -76,4 +79,13 @@ describe.each([
     expect((err as Error).message).toMatch(message);
     expect(() => runLibosinfoOracle(fx.dir)).toThrow(OracleFailed);
   });
+});
+
+test('an undeclared entity in a comment, a CDATA section or a processing instruction is text: the db loads, as with libosinfo', async () => {
+  const fx = fixture();
+  fx.device(DEV.e1000);
+  fx.os('fine', [DEV.e1000.id], '    <!-- R&D; & co -->\n    <vendor><![CDATA[R&D; & co]]></vendor>\n    <?hwstash R&D; & co?>');
+  const index = await OsInfoIndex.load(fx.dir);
+  expect(index.lookup('fine')).toEqual({ networkModel: 'e1000', diskModel: null });
+  expect(runLibosinfoOracle(fx.dir, ['fine']).lookups['fine']?.net).toEqual([[DEV.e1000.id, 'e1000']]);
 });

@@ -4,7 +4,7 @@
  * graphics, video, pointer, keyboard, RNG, USB controller, balloon. Every value is validated or
  * escaped on its way in.
  */
-import { DISK_BUSES, FIELD_TYPES, coerceField } from '../properties.js';
+import { DISK_BUSES, FIELD_TYPES, busPropertyOf, coerceField } from '../properties.js';
 import { busPrefix, indexToSuffix } from './device-names.js';
 import { DomainXmlError } from './errors.js';
 import { DEFAULT_RNG_BACKEND, checkRngBackendPath } from './rng-backend.js';
@@ -124,7 +124,7 @@ function diskElement(disk: DiskSpec, position: number, dev: string, bus: string)
 
 /** Disk bus for one disk: its own, else the stashed bus of its device type. */
 function diskBus(disk: DiskSpec, position: number, stash: Stash): string {
-  const property = `hw_${disk.deviceType}_bus` as const;
+  const property = busPropertyOf(disk.deviceType);
   const raw = disk.bus ?? stash[property];
   if (raw === undefined || raw === null) {
     throw new DomainXmlError(`disks[${position}]: no bus for a ${disk.deviceType}; give one or stash ${property}`);

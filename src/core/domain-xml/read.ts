@@ -4,7 +4,7 @@
  * an ignored reading with the reason, so callers can report it instead of stashing it.
  */
 import type { DomainFacts } from '../inputs.js';
-import { propertySpec, type PropertyName } from '../properties.js';
+import { DISK_DEVICES, busPropertyOf, propertySpec, type PropertyName } from '../properties.js';
 import { describeDevice, devicesNamed, diskDevice, parseDomain } from './domain.js';
 import { isMachineTypeName } from './machine-type.js';
 import { attr, children, findPath, firstChild, text, type XmlNode } from './xml-tree.js';
@@ -59,23 +59,24 @@ export function readParsedDomain(domain: XmlNode): DomainReading {
     const target = firstChild(disk, 'target');
     return target ? attr(target, 'bus') : undefined;
   };
-  const rootDisk = bootDisk(disks.filter((d) => diskDevice(d) === 'disk'));
-  if (rootDisk) take('hw_disk_bus', busOf(rootDisk), describeDevice(rootDisk, disks.indexOf(rootDisk)));
-  for (const [device, property] of [['cdrom', 'hw_cdrom_bus'], ['floppy', 'hw_floppy_bus']] as const) {
-    const first = disks.find((d) => diskDevice(d) === device);
-    if (first) take(property, busOf(first), describeDevice(first, disks.indexOf(first)));
+  // The disk bus is the root disk's (the one the guest boots from); cdrom and floppy buses are
+  // the first drive's.
+  for (const device of DISK_DEVICES) {
+    const ofDevice = disks.filter((d) => diskDevice(d) === device);
+    const disk = device === 'disk' ? bootDisk(ofDevice) : ofDevice[0];
+    if (disk) take(busPropertyOf(device), busOf(disk), describeDevice(disk, disks.indexOf(disk)));
   }
 
   const inputs = devicesNamed(domain, 'input');
   const tablet = inputs.find((i) => attr(i, 'type') === 'tablet');
   if (tablet) {
     values.hw_pointer_model = 'usbtablet';
-    take('hw_input_bus', attr(tablet, 'bus'), 'input tablet');
+    take('hw_input_bus', attr(tablet, 'bus'), describeDevice(tablet, inputs.indexOf(tablet)));
   }
 
-  const videos = devicesNamed(domain, 'video');
-  const videoModel = videos[0] ? firstChild(videos[0], 'model') : undefined;
-  if (videoModel) take('hw_video_model', attr(videoModel, 'type'), 'video #1');
+  const video = devicesNamed(domain, 'video')[0];
+  const videoModel = video ? firstChild(video, 'model') : undefined;
+  if (video && videoModel) take('hw_video_model', attr(videoModel, 'type'), describeDevice(video, 0));
 
   const interfaces = devicesNamed(domain, 'interface');
   const nicIndex = interfaces.findIndex((i) => firstChild(i, 'model') !== undefined);
@@ -91,7 +92,7 @@ export function readParsedDomain(domain: XmlNode): DomainReading {
   if (scsi && scsiModel !== 'auto') take('hw_scsi_model', scsiModel, describeDevice(scsi, 0));
 
   const rng = devicesNamed(domain, 'rng')[0];
-  if (rng) take('hw_rng_model', attr(rng, 'model'), 'rng #1');
+  if (rng) take('hw_rng_model', attr(rng, 'model'), describeDevice(rng, 0));
 
   return { osType, values, ignored };
 }

@@ -9,7 +9,11 @@ export interface Change {
   property: PropertyName;
   /** Which element, e.g. `disk vda`, `video #1`, `controller scsi index 0`, `os/type`. */
   element: string;
-  /** What about it: `bus`, `dev`, `model`, `type`, `machine`, `address`, `driver`, `device` (added/removed). */
+  /**
+   * What about it: `bus`, `dev`, `model`, `type`, `machine`, `address`, `driver` (the element),
+   * `driver <attr>` and `target <attr>` (one attribute, e.g. `driver queues`, `target
+   * removable`), `device` (added/removed).
+   */
   aspect: string;
   /** Before; null when it did not exist. */
   from: string | null;

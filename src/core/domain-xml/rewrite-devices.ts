@@ -34,6 +34,11 @@ function firstOf(ctx: RewriteContext, tags: readonly string[]): XmlNode | undefi
   return devicesNamed(ctx.domain).find((d) => tags.includes(tagOf(d)));
 }
 
+/** The label of a device just added, numbered among the devices of its kind as they now stand. */
+function addedLabel(ctx: RewriteContext, added: XmlNode): string {
+  return describeDevice(added, devicesNamed(ctx.domain, tagOf(added)).indexOf(added));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -49,7 +54,7 @@ export function rewriteScsiController(ctx: RewriteContext): void {
   if (scsi.length === 0) {
     const added = element('controller', { type: 'scsi', index: '0', model: want });
     insertChild(devicesElement(ctx), added, afterLast(ctx, 'disk'));
-    record(ctx, { property: 'hw_scsi_model', element: 'controller scsi index 0', aspect: 'device', from: null, to: want });
+    record(ctx, { property: 'hw_scsi_model', element: addedLabel(ctx, added), aspect: 'device', from: null, to: want });
     return;
   }
   for (const c of scsi) {
@@ -83,7 +88,7 @@ export function rewriteVideo(ctx: RewriteContext): void {
   const want = ctx.stash.hw_video_model ?? 'virtio';
   const video = devicesNamed(ctx.domain, 'video')[0];
   if (!video) return;
-  const label = 'video #1';
+  const label = describeDevice(video, 0);
   let model = firstChild(video, 'model');
   const have = model ? attr(model, 'type') : undefined;
   if (have === want) return;
@@ -154,24 +159,25 @@ export function rewritePointer(ctx: RewriteContext): void {
 
   if (pointer === null) {
     for (const t of tablets) {
+      const label = describeDevice(t, inputs().indexOf(t));
       removeChild(devicesElement(ctx), t);
-      record(ctx, { property: 'hw_pointer_model', element: 'input tablet', aspect: 'device', from: `tablet ${attr(t, 'bus') ?? ''}`.trim(), to: null });
+      record(ctx, { property: 'hw_pointer_model', element: label, aspect: 'device', from: `tablet ${attr(t, 'bus') ?? ''}`.trim(), to: null });
     }
   } else if (pointer === 'usbtablet' && tablets.length === 0 && devicesNamed(ctx.domain, 'graphics').length > 0) {
     const tabletBus = typeof bus === 'string' ? bus : 'usb';
     const added = element('input', { type: 'tablet', bus: tabletBus });
     insertChild(devicesElement(ctx), added, firstOf(ctx, ['input', 'graphics', 'video']));
-    record(ctx, { property: 'hw_pointer_model', element: 'input tablet', aspect: 'device', from: null, to: `tablet ${tabletBus}` });
+    record(ctx, { property: 'hw_pointer_model', element: addedLabel(ctx, added), aspect: 'device', from: null, to: `tablet ${tabletBus}` });
     if (tabletBus === 'usb') ctx.usbNeededBy ??= 'hw_pointer_model';
   }
 
   if (typeof bus !== 'string') return;
-  for (const input of inputs()) {
+  for (const [position, input] of inputs().entries()) {
     const type = attr(input, 'type');
     const have = attr(input, 'bus');
     const follows = type === 'tablet' || (type === 'keyboard' && (INPUT_BUSES as readonly string[]).includes(have ?? ''));
     if (!follows || have === bus) continue;
-    const label = `input ${type}`;
+    const label = describeDevice(input, position);
     setAttr(input, 'bus', bus);
     record(ctx, { property: 'hw_input_bus', element: label, aspect: 'bus', from: have ?? null, to: bus });
     dropAddress(ctx, input, 'hw_input_bus', label);
@@ -192,20 +198,20 @@ export function rewriteRng(ctx: RewriteContext): void {
   if (want === null || want === undefined) {
     rngs.forEach((rng, i) => {
       removeChild(devicesElement(ctx), rng);
-      record(ctx, { property: 'hw_rng_model', element: `rng #${i + 1}`, aspect: 'device', from: attr(rng, 'model') ?? null, to: null });
+      record(ctx, { property: 'hw_rng_model', element: describeDevice(rng, i), aspect: 'device', from: attr(rng, 'model') ?? null, to: null });
     });
     return;
   }
   if (rngs.length === 0) {
     const added = element('rng', { model: want }, [element('backend', { model: 'random' }, ctx.rngBackendPath)]);
     insertChild(devicesElement(ctx), added, firstOf(ctx, ['memballoon']));
-    record(ctx, { property: 'hw_rng_model', element: 'rng #1', aspect: 'device', from: null, to: want });
+    record(ctx, { property: 'hw_rng_model', element: addedLabel(ctx, added), aspect: 'device', from: null, to: want });
     return;
   }
   rngs.forEach((rng, i) => {
     const have = attr(rng, 'model');
     if (have === want) return;
-    const label = `rng #${i + 1}`;
+    const label = describeDevice(rng, i);
     setAttr(rng, 'model', want);
     record(ctx, { property: 'hw_rng_model', element: label, aspect: 'model', from: have ?? null, to: want });
     dropAddress(ctx, rng, 'hw_rng_model', label);

@@ -2,18 +2,12 @@
  * hw_disk_bus, hw_cdrom_bus, hw_floppy_bus: every `<disk>` of that device type gets the stashed
  * `<target bus>`, and names (`<target dev>`) are made to match the bus prefix again.
  */
-import { DISK_BUSES, type PropertyName } from '../properties.js';
+import { DISK_BUSES, busPropertyOf, type DiskBusProperty, type PropertyName } from '../properties.js';
 import { busPrefix, indexToSuffix, parseDeviceName } from './device-names.js';
 import { describeDevice, devicesNamed, diskDevice } from './domain.js';
 import { DomainXmlError } from './errors.js';
 import { dropAddress, record, type RewriteContext } from './rewrite-context.js';
 import { attr, children, firstChild, removeAttr, removeChild, setAttr, type XmlNode } from './xml-tree.js';
-
-const BUS_PROPERTY: Readonly<Record<string, PropertyName>> = {
-  disk: 'hw_disk_bus',
-  cdrom: 'hw_cdrom_bus',
-  floppy: 'hw_floppy_bus',
-};
 
 /** `<target>` attributes libvirt accepts only on some buses. */
 const TARGET_ATTR_BUSES: Readonly<Record<string, readonly string[]>> = {
@@ -28,7 +22,7 @@ interface DiskEntry {
   disk: XmlNode;
   target: XmlNode;
   label: string;
-  property: PropertyName | null;
+  property: DiskBusProperty | null;
   bus: string | undefined;
   dev: string | undefined;
   moved: boolean;
@@ -39,7 +33,7 @@ export function rewriteDisks(ctx: RewriteContext): void {
   devicesNamed(ctx.domain, 'disk').forEach((disk, position) => {
     const target = firstChild(disk, 'target');
     if (!target) return;
-    const property = BUS_PROPERTY[diskDevice(disk)] ?? null;
+    const property = busPropertyOf(diskDevice(disk)) ?? null;
     entries.push({
       disk,
       target,
@@ -104,9 +98,12 @@ function dropVirtioOnly(ctx: RewriteContext, entry: DiskEntry, property: Propert
 }
 
 /**
- * Every prefix that gained a disk is renumbered a, b, c… in document order (root disk first,
- * as Nova names a fresh guest), skipping names other disks hold. Prefixes that only lost a
- * disk keep their names: a gap (hdd without hda) is valid, a rename would be a needless change.
+ * Every prefix that gained a disk is renumbered a, b, c… in document order, skipping names
+ * other disks hold. Nova writes a fresh guest's disks root first, so there the root disk gets
+ * the first name again; in a domain changed since (libvirt files an attached disk by bus and
+ * name), another disk may come first, and it is that disk that gets it. Prefixes that only
+ * lost a disk keep their names: a gap (hdd without hda) is valid, a rename would be a needless
+ * change.
  */
 function renumber(ctx: RewriteContext, entries: DiskEntry[]): void {
   const gaining = new Map<string, PropertyName>();

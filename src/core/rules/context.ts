@@ -8,7 +8,6 @@ import type { PropertyName } from '../properties.js';
 
 /** Where an effective value comes from. */
 export type Source = 'image' | 'domain' | 'osinfo' | 'driver' | 'config';
-export const SOURCES: readonly Source[] = ['image', 'domain', 'osinfo', 'driver', 'config'];
 
 export interface Decided {
   /** null: decided that the guest has no such device (a value, not a gap). */
