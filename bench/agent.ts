@@ -13,8 +13,8 @@
  *
  * Standalone: `npm run build && node dist/bench/agent.js [events] [seconds] [prefetch]`. RabbitMQ:
  * HWSTASH_BENCH_TRANSPORT_URL (default rabbit://guest:guest@127.0.0.1:5672/); MariaDB:
- * HWSTASH_BENCH_MYSQL (default root@127.0.0.1:3306), where a database hwstash_bench_<random> is
- * created and dropped afterwards.
+ * HWSTASH_BENCH_MYSQL_URL (default mysql+pymysql://root@127.0.0.1:3306/?charset=utf8), where a
+ * database hwstash_bench_<random> is created and dropped afterwards.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -28,19 +28,13 @@ import { pino } from 'pino';
 import { Agent } from '../src/agent/agent.js';
 import { encodeNotification, instancePayload } from '../src/bus/envelope.js';
 import { parseTransportUrl, toConnectOptions } from '../src/bus/transport-url.js';
+import { parseDatabaseUrl } from '../src/config/database-url.js';
 import { loadSettings } from '../src/config/load.js';
 import { hostProfileFromSettings } from '../src/config/profile.js';
 import { OsInfoIndex, resolveOsinfoDir } from '../src/osinfo/index.js';
 import { Store } from '../src/store/index.js';
 import { insertInstances, type NewInstance } from '../src/store/seed.js';
-
-export interface BenchFigure {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  ratio?: number;
-}
+import type { BenchResult } from './domain-xml.js';
 
 export interface AgentBenchOptions {
   /** Events of the throughput run. */
@@ -54,7 +48,7 @@ export interface AgentBenchOptions {
 }
 
 const TRANSPORT_URL = process.env['HWSTASH_BENCH_TRANSPORT_URL'] ?? 'rabbit://guest:guest@127.0.0.1:5672/';
-const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root' };
+const MYSQL_URL = process.env['HWSTASH_BENCH_MYSQL_URL'] ?? 'mysql+pymysql://root@127.0.0.1:3306/?charset=utf8';
 const ROUTING_KEY = 'versioned_notifications.info';
 
 /** A few images in a cloud's proportions: osinfo lookups, image buses, nothing at all. */
@@ -74,6 +68,18 @@ function createEvent(uuid: string, host: string): Buffer {
     publisherId: `nova-compute:${host}`,
     payload: instancePayload({ uuid, host, state: 'active', powerState: 'running' }),
   }).body;
+}
+
+/**
+ * The server URL with `name` as its database, credentials and query kept. The host starts after
+ * the credentials, whose password may hold an unencoded '/' or '?'.
+ */
+function databaseUrl(serverUrl: string, name: string): string {
+  const hostStart = Math.max(serverUrl.indexOf('://') + 3, serverUrl.lastIndexOf('@') + 1);
+  const rest = serverUrl.slice(hostStart);
+  const hostEnd = rest.search(/[/?]/);
+  const q = rest.indexOf('?');
+  return `${serverUrl.slice(0, hostStart)}${hostEnd < 0 ? rest : rest.slice(0, hostEnd)}/${name}${q < 0 ? '' : rest.slice(q)}`;
 }
 
 async function amqp(): Promise<ChannelModel> {
@@ -216,7 +222,7 @@ async function waitQueueEmpty(model: ChannelModel, queue: string): Promise<void>
   }
 }
 
-export async function benchAgent(options: AgentBenchOptions = {}): Promise<BenchFigure[]> {
+export async function benchAgent(options: AgentBenchOptions = {}): Promise<BenchResult[]> {
   const events = options.events ?? 5000;
   const steadySeconds = options.steadySeconds ?? 10;
   const steadyRate = options.steadyRate ?? 500;
@@ -225,20 +231,33 @@ export async function benchAgent(options: AgentBenchOptions = {}): Promise<Bench
   const host = `bench-${id}`;
   const names = { exchange: `nova-bench-${id}`, queue: `hwstash-bench-${id}` };
   const dbName = `hwstash_bench_${id}`;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-bench-agent-'));
-  const admin = await mysql.createConnection(MYSQL);
-  await admin.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb3`);
-  const databaseUrl = `mysql+pymysql://${MYSQL.user}@${MYSQL.host}:${MYSQL.port}/${dbName}?charset=utf8`;
-  const model = await amqp();
+  const url = databaseUrl(MYSQL_URL, dbName);
+  const server = parseDatabaseUrl(MYSQL_URL);
+  // Everything below is made inside the try, so whatever of it exists is removed again when a
+  // step fails (RabbitMQ down, say).
+  let dir: string | null = null;
+  let admin: mysql.Connection | null = null;
+  let store: Store | null = null;
+  let model: ChannelModel | null = null;
   let run: AgentRun | null = null;
   try {
-    const store = await Store.open(databaseUrl);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-bench-agent-'));
+    admin = await mysql.createConnection({
+      host: server.host,
+      port: server.port,
+      user: server.username,
+      password: server.password,
+      ...(server.dialectOptions['socketPath'] ? { socketPath: server.dialectOptions['socketPath'] } : {}),
+    });
+    await admin.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb3`);
+    model = await amqp();
+    store = await Store.open(url);
     await store.initNovaSchema();
     const setup = await model.createChannel();
     // Nova's flags: topic, not durable.
     await setup.assertExchange(names.exchange, 'topic', { durable: false, autoDelete: false });
 
-    run = await startAgent(dir, databaseUrl, names, host, options.prefetch);
+    run = await startAgent(dir, url, names, host, options.prefetch);
     await waitQueueBound(model, names.queue);
     const prefetch = run.agent.settings.hwstash.prefetch;
 
@@ -292,7 +311,6 @@ export async function benchAgent(options: AgentBenchOptions = {}): Promise<Bench
 
     await setup.deleteExchange(names.exchange);
     await setup.close();
-    await store.close();
     return [
       { name: `agent: RabbitMQ → committed stash on MariaDB (${events} create.end, prefetch ${prefetch})`, value: Math.round(agentRate), unit: 'events/s', baseline: Math.round(bareRate), ratio: agentRate / bareRate },
       { name: 'bare amqplib consume-and-ack loop, same broker, same messages and prefetch', value: Math.round(bareRate), unit: 'messages/s' },
@@ -302,14 +320,19 @@ export async function benchAgent(options: AgentBenchOptions = {}): Promise<Bench
     ];
   } finally {
     await run?.agent.stop('benchmark done').catch(() => undefined);
-    const cleanup = await model.createChannel().catch(() => null);
-    await cleanup?.deleteQueue(names.queue).catch(() => undefined);
-    await cleanup?.deleteQueue(`${names.queue}.dead`).catch(() => undefined);
-    await cleanup?.deleteExchange(names.exchange).catch(() => undefined);
-    await model.close().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-    await admin.end();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await store?.close().catch(() => undefined);
+    if (model) {
+      const cleanup = await model.createChannel().catch(() => null);
+      await cleanup?.deleteQueue(names.queue).catch(() => undefined);
+      await cleanup?.deleteQueue(`${names.queue}.dead`).catch(() => undefined);
+      await cleanup?.deleteExchange(names.exchange).catch(() => undefined);
+      await model.close().catch(() => undefined);
+    }
+    if (admin) {
+      await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+      await admin.end();
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,15 +1,15 @@
 /**
- * The agent's lifecycle: parts start in order (database, libvirt, osinfo, health, bus), the host
- * is reconciled (the restart hook), events are consumed; on stop, in-flight work drains within a
- * bounded time and the parts close in reverse order.
+ * The agent's lifecycle: parts start in order (database, libvirt, the `prepare` hook where the
+ * demo seeds, health, bus), the host is reconciled (the restart hook), then events are consumed;
+ * on stop, in-flight work drains within a bounded time and the parts close in reverse order.
  */
 import type { Logger } from 'pino';
 import { ConnectionManager } from '../bus/connection.js';
 import { NotificationConsumer, consumerSettings } from '../bus/consumer.js';
 import { NotificationPublisher } from '../bus/publisher.js';
-import { redactUrl } from '../bus/transport-url.js';
-import { settlesWithin } from '../bus/wait.js';
+import { settlesWithin, sleep } from '../bus/wait.js';
 import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
+import { redactUrl } from '../config/redact.js';
 import type { Settings } from '../config/settings.js';
 import { Hypervisor } from '../hypervisor/index.js';
 import { DatabaseUnavailableError, Store } from '../store/index.js';
@@ -33,6 +33,8 @@ export interface AgentOptions {
   metricsAddress?: string;
   /** How often an idle agent checks that its database answers, for /healthz (default 5 s). */
   databaseProbeMs?: number;
+  /** How often an unreachable libvirt is tried again (default 10 s). */
+  libvirtRetryMs?: number;
 }
 
 export class Agent {
@@ -46,9 +48,10 @@ export class Agent {
   private health: HealthServer | null = null;
   private gate: DatabaseGate | null = null;
   private readonly stopCtl = new AbortController();
-  private busUp = false;
   private reconciled = false;
   private reconciling: Promise<ReconcileSummary> | null = null;
+  /** A reconcile left instances unstashed because libvirt was unreachable: redo it once it is back. */
+  private reconcileMissedLibvirt = false;
   private libvirtRetry: NodeJS.Timeout | undefined;
   private databaseProbe: NodeJS.Timeout | undefined;
   private readonly systemd: Systemd;
@@ -78,8 +81,8 @@ export class Agent {
 
     this.store = await this.openStore(signal);
     this.gate = new DatabaseGate({
-      // Any cheap query through the store's error translation will do.
-      ping: async () => { await this.db.status(); },
+      // One SELECT 1: the probe runs every few seconds, often against Nova's shared cell database.
+      ping: () => this.db.ping(),
       logger: this.log,
       onChange: (up) => this.metrics.databaseConnected.set(up ? 1 : 0),
     });
@@ -95,7 +98,8 @@ export class Agent {
     if (address) {
       this.health = new HealthServer(this.metrics, () => ({
         database: this.gate?.up ?? false,
-        bus: this.busUp,
+        // Consuming, not merely connected: a queue that cannot be set up receives nothing.
+        bus: this.consumer?.consuming ?? false,
         libvirt: this.hypervisor !== null,
         reconciled: this.reconciled,
       }));
@@ -148,6 +152,7 @@ export class Agent {
 
   private async openHypervisor(): Promise<void> {
     const { settings } = this.opts;
+    const uri = redactUrl(settings.libvirt.connectionUri);
     try {
       this.hypervisor = await Hypervisor.open(settings.libvirt.connectionUri, { logger: this.log });
       this.domainSync = new DomainSync({
@@ -159,14 +164,32 @@ export class Agent {
         instanceNameTemplate: settings.instanceNameTemplate,
         rngDevPath: settings.libvirt.rngDevPath,
       });
-      this.log.info({ uri: settings.libvirt.connectionUri }, 'libvirt connected');
+      this.log.info({ uri }, 'libvirt connected');
+      if (this.reconcileMissedLibvirt) this.reconcileAfterLibvirt();
     } catch (err) {
-      this.log.error({ uri: settings.libvirt.connectionUri, reason: (err as Error).message }, 'libvirt unreachable; retrying every 10 s (stashing waits for it)');
+      const retryMs = this.opts.libvirtRetryMs ?? 10_000;
+      this.log.error({ uri, reason: (err as Error).message, retry_in_ms: retryMs }, 'libvirt unreachable; retrying (stashing waits for it)');
       this.libvirtRetry = setTimeout(() => {
         if (!this.stopCtl.signal.aborted) void this.openHypervisor();
-      }, 10_000);
+      }, retryMs);
       this.libvirtRetry.unref();
     }
+  }
+
+  /**
+   * A reconcile without libvirt leaves every instance it could not read unstashed (stashing
+   * today's defaults over what the guests run would be worse), and nothing else would come back
+   * for them: reconcile again now that the domains can be read, after the one running, if any.
+   */
+  private reconcileAfterLibvirt(): void {
+    this.reconcileMissedLibvirt = false;
+    void (async () => {
+      await this.reconciling?.catch(() => undefined);
+      if (this.stopCtl.signal.aborted) return;
+      await this.reconcile('libvirt reachable again: instances left unstashed without it');
+    })().catch((err: Error) => {
+      if (!this.stopCtl.signal.aborted) this.log.error({ reason: err.message }, 'reconcile after libvirt came back failed');
+    });
   }
 
   private startBus(): void {
@@ -174,12 +197,10 @@ export class Agent {
     const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: `hwstash-agent@${settings.host}` });
     this.connection = connection;
     connection.on('connected', (e: { endpoint?: unknown }) => {
-      this.busUp = true;
       this.metrics.busConnected.set(1);
       this.log.info({ endpoint: String(e?.endpoint ?? '') }, 'RabbitMQ connected');
     });
     connection.on('disconnected', (e: { reason?: string }) => {
-      this.busUp = false;
       this.metrics.busConnected.set(0);
       this.log.warn({ reason: e?.reason, transport_url: redactUrl(settings.transportUrl) }, 'RabbitMQ unreachable; retrying with backoff');
     });
@@ -192,6 +213,7 @@ export class Agent {
         host: settings.host,
         exchange: settings.hwstash.exchange,
         exchangeDurable: settings.amqpDurableQueues,
+        routingKey: settings.hwstash.routingKey,
       });
     }
     const handlers = new EventHandlers({
@@ -205,7 +227,7 @@ export class Agent {
       logger: this.log,
       publisher: this.publisher,
       startDomains: settings.hwstash.startDomains,
-      reconcileHost: (reason, signal) => this.reconcile(reason, signal),
+      reconcileHost: (reason) => this.reconcile(reason),
       actor: `hwstash-agent@${settings.host}`,
       batchSize: settings.hwstash.batchSize,
     });
@@ -236,16 +258,21 @@ export class Agent {
     });
   }
 
-  /** One host reconcile at a time; a second request joins the one running. */
-  reconcile(reason: string, signal: AbortSignal = this.stopCtl.signal): Promise<ReconcileSummary> {
-    this.reconciling ??= this.runReconcile(reason, signal).finally(() => {
+  /**
+   * One host reconcile at a time; a second request joins the one running. It runs on the agent's
+   * lifetime, never on the caller's: an event's delivery ending (its channel closed) must not cut
+   * short the reconcile that start-up or a re-bind also waits for.
+   */
+  reconcile(reason: string): Promise<ReconcileSummary> {
+    this.reconciling ??= this.runReconcile(reason).finally(() => {
       this.reconciling = null;
     });
     return this.reconciling;
   }
 
-  private async runReconcile(reason: string, signal: AbortSignal): Promise<ReconcileSummary> {
+  private async runReconcile(reason: string): Promise<ReconcileSummary> {
     const { settings } = this.opts;
+    const signal = this.stopCtl.signal;
     const end = this.metrics.reconcileDuration.startTimer();
     this.log.info({ reason }, 'reconciling this host');
     const summary = await this.gate!.run(
@@ -258,7 +285,10 @@ export class Agent {
           // Without libvirt the stash would record today's defaults over what each guest really
           // uses: unreadable domains leave their instances unstashed (reported) instead.
           domainFacts: async (uuid) => {
-            if (!this.domainSync) throw new Error(`libvirt at ${settings.libvirt.connectionUri} is unreachable`);
+            if (!this.domainSync) {
+              this.reconcileMissedLibvirt = true;
+              throw new Error(`libvirt at ${redactUrl(settings.libvirt.connectionUri)} is unreachable`);
+            }
             return this.domainSync.facts(uuid);
           },
           batchSize: settings.hwstash.batchSize,
@@ -332,11 +362,4 @@ export class Agent {
     this.log.info({ drained }, 'hwstash agent stopped');
     return { drained };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
 }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { AbandonError } from '../bus/errors.js';
+import { sleep } from '../bus/wait.js';
 import { DatabaseUnavailableError } from '../store/index.js';
 
 /** The store translates every outage (failed connect, link lost mid-statement) into this one error. */
@@ -39,11 +40,6 @@ export class DatabaseGate {
     this.opts.onChange?.(up);
   }
 
-  /** Mark the database as down (a failure seen elsewhere, e.g. the start-up reconcile). */
-  markDown(reason: string): void {
-    this.set(false, reason);
-  }
-
   /**
    * Run `fn`; while it fails because the database is unreachable (isDatabaseOutage), wait for
    * the database and run it again. Aborting the signal gives up with an AbandonError (the
@@ -68,7 +64,7 @@ export class DatabaseGate {
    * would show in /healthz only when the next event fails. A ping that does not answer within
    * `timeoutMs` (a link that drops packets rather than refusing) counts as down.
    */
-  async probe(timeoutMs: number): Promise<boolean> {
+  async probe(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -76,10 +72,8 @@ export class DatabaseGate {
     try {
       await Promise.race([this.opts.ping(), timedOut]);
       this.set(true);
-      return true;
     } catch (err) {
       this.set(false, (err as Error).message);
-      return false;
     } finally {
       clearTimeout(timer);
     }
@@ -98,10 +92,9 @@ export class DatabaseGate {
       } catch (err) {
         this.set(false, (err as Error).message);
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      // The shared sleep removes its abort listener when it wakes: the signal may be the agent's
+      // lifetime one, and an outage is many waits.
+      await sleep(delay, signal);
       delay = Math.min(max, delay * 2);
     }
   }

@@ -5,13 +5,13 @@
 import type { Logger } from 'pino';
 import type { DeliveryContext, HandlerOutcome } from '../bus/consumer.js';
 import type { Notification } from '../bus/envelope.js';
-import { PermanentError, TransientError } from '../bus/errors.js';
+import { AbandonError, PermanentError, TransientError } from '../bus/errors.js';
 import type { NotificationPublisher } from '../bus/publisher.js';
 import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
 import { isHypervisorError } from '../hypervisor/index.js';
 import type { InstanceStashReport, Store } from '../store/index.js';
 import type { DatabaseGate } from './database-gate.js';
-import type { DomainSync, FollowResult, VerifyResult } from './domain-sync.js';
+import { InstanceGoneError, type DomainSync, type FollowResult, type VerifyResult } from './domain-sync.js';
 import { decide, type Action } from './events.js';
 import { eventTypeLabel, type AgentMetrics } from './metrics.js';
 import type { ReconcileSummary } from './reconcile.js';
@@ -22,7 +22,7 @@ export interface HandlerDeps {
   store: Store;
   profile: HostProfile;
   osinfo: OsInfoLookup | null;
-  /** null when libvirt is unreachable: stashing goes on without domain facts. */
+  /** null while libvirt is unreachable: stash, follow and verify fail (retried) until it is back. */
   domains: () => DomainSync | null;
   gate: DatabaseGate;
   metrics: AgentMetrics;
@@ -30,8 +30,11 @@ export interface HandlerDeps {
   publisher: NotificationPublisher | null;
   /** Start the domain after following the stash (standalone hosts, the demo). */
   startDomains: boolean;
-  /** The host-wide reconcile, shared with start-up. */
-  reconcileHost: (reason: string, signal?: AbortSignal) => Promise<ReconcileSummary>;
+  /**
+   * The host-wide reconcile, shared with start-up and the other callers: it runs on the agent's
+   * lifetime, not on any one delivery, and waits out database outages itself.
+   */
+  reconcileHost: (reason: string) => Promise<ReconcileSummary>;
   actor: string;
   /** Instances per stash transaction ([hwstash] batch_size); events in flight together share one. */
   batchSize?: number;
@@ -82,7 +85,9 @@ export class EventHandlers {
   private async run(action: Action, uuid: string | null, n: Notification, signal: AbortSignal, log: Logger): Promise<void> {
     const { gate } = this.deps;
     if (action === 'reconcile-host') {
-      await gate.run(() => this.deps.reconcileHost(`${n.eventType} of nova-compute`, signal), signal);
+      const summary = await abandonOnAbort(this.deps.reconcileHost(`${n.eventType} of nova-compute`), signal);
+      // Stopped between batches: part of the host is not reconciled, so the event is not done.
+      if (summary.interrupted) throw new AbandonError('the host reconcile was interrupted by a stop');
       return;
     }
     if (uuid === null) throw new PermanentError(`${n.eventType}: no instance uuid`);
@@ -97,13 +102,6 @@ export class EventHandlers {
         await gate.run(() => this.verify(uuid, log), signal);
         return;
     }
-  }
-
-  private async instanceOrRetry(uuid: string): Promise<void> {
-    if (await this.deps.store.instance(uuid)) return;
-    // Nova commits the instance before it notifies, so a missing row is either a replica that
-    // lags (retry) or a database that is not this instance's cell (dead-letter after retries).
-    throw new TransientError(`instance ${uuid} not found in the database`);
   }
 
   async stash(uuid: string, log: Logger): Promise<InstanceStashReport | null> {
@@ -122,7 +120,7 @@ export class EventHandlers {
     if (!inst || inst.status === 'skipped') {
       // Not a live instance of this host. Unknown (retried, then dead-lettered), or moved to
       // another host or deleted since (nothing to do here).
-      await this.instanceOrRetry(uuid);
+      if (!(await this.deps.store.instance(uuid))) throw instanceMissing(uuid);
       return inst;
     }
     this.count(inst);
@@ -150,7 +148,6 @@ export class EventHandlers {
   async follow(uuid: string, n: Notification, log: Logger): Promise<FollowResult | null> {
     const domains = this.deps.domains();
     if (!domains) throw new TransientError('libvirt is unreachable');
-    await this.instanceOrRetry(uuid);
     // An offloaded instance that lands here may have no definition yet on a standalone host.
     const build = this.deps.startDomains && n.eventType === 'instance.unshelve.end';
     try {
@@ -167,6 +164,7 @@ export class EventHandlers {
       }
       return result;
     } catch (err) {
+      if (err instanceof InstanceGoneError) throw instanceMissing(uuid, err);
       if ((err as { permanent?: boolean }).permanent) this.deps.metrics.domainsRedefined.inc({ outcome: 'refused' });
       if (isHypervisorError(err, 'connection')) throw new TransientError(`libvirt: ${(err as Error).message}`);
       throw err;
@@ -176,8 +174,13 @@ export class EventHandlers {
   async verify(uuid: string, log: Logger): Promise<VerifyResult | null> {
     const domains = this.deps.domains();
     if (!domains) throw new TransientError('libvirt is unreachable');
-    await this.instanceOrRetry(uuid);
-    const result = await domains.verify(uuid);
+    let result: VerifyResult;
+    try {
+      result = await domains.verify(uuid);
+    } catch (err) {
+      if (err instanceof InstanceGoneError) throw instanceMissing(uuid, err);
+      throw err;
+    }
     if (result.drift.length) {
       for (const d of result.drift) this.deps.metrics.drift.inc({ property: d.property });
       log.warn({ drift: result.drift, compared: result.compared }, 'domain differs from the stash');
@@ -201,4 +204,27 @@ export class EventHandlers {
       log.warn({ err: (err as Error).message, event_type: eventType }, 'could not publish notification');
     }
   }
+}
+
+/**
+ * Nova commits the instance before it notifies, so a row missing now is either a replica that
+ * lags (a retry finds it) or a database that is not this instance's cell (dead-lettered once the
+ * retries are spent): retried either way, never dropped at the first miss.
+ */
+function instanceMissing(uuid: string, cause?: unknown): TransientError {
+  return new TransientError(`instance ${uuid} not found in the database`, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * The work's result, or an AbandonError as soon as the delivery's signal aborts (channel closed,
+ * consumer stopping): the message is left for redelivery while the shared work goes on for its
+ * other callers. The listener is removed when the work settles first.
+ */
+function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbandonError('the delivery ended while the host reconcile ran'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

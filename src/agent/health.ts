@@ -1,6 +1,7 @@
 /**
  * /healthz and /metrics on a local address. Healthy means the agent can do its job now: database
- * reachable and bus connected; the body says which part is missing.
+ * reachable and notifications consumed from its queue (`bus`; so not yet during the start-up
+ * reconcile, and not while the queue cannot be set up); the body says which part is missing.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import type { AgentMetrics } from './metrics.js';
 
 export interface HealthState {
   database: boolean;
+  /** Consuming from hwstash's queue, not merely connected to the broker. */
   bus: boolean;
   libvirt: boolean;
   reconciled: boolean;

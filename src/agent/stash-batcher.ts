@@ -1,11 +1,11 @@
 /**
  * Group commit for event stashes. Every event's stash is one transaction with a fixed set of
  * statements whatever the number of instances in it (store/stash.ts), so events handled at the
- * same time share one: while `maxConcurrent` transactions are running, new requests queue and go
- * together into the next one. An idle agent therefore flushes at once (a batch of one); a busy
- * one commits as many instances per transaction as it has events in flight. A few transactions
- * run side by side because each is mostly waiting for round trips to the server; they lock
- * different instances, so they do not wait for each other.
+ * same time share one: while a transaction runs, new requests queue and go together into the
+ * next one. An idle agent therefore flushes at once (a batch of one); a busy one commits as many
+ * instances per transaction as it has events in flight, up to `maxBatch`. One transaction at a
+ * time: the event stashes hold at most one pooled connection, leaving the others to the
+ * handlers' reads, and never wait for each other's row locks.
  *
  * Each caller's promise settles with its own instance's report once the shared transaction has
  * committed (so the message is still acked only after its effect is committed), or with the
@@ -30,29 +30,26 @@ interface Pending extends StashRequest {
 
 export class StashBatcher {
   private queue: Pending[] = [];
-  private running = 0;
+  private draining = false;
 
   constructor(
     private readonly runBatch: StashBatchRunner,
     /** Instances per transaction at most ([hwstash] batch_size). */
     private readonly maxBatch: number,
-    /** Transactions at once (each holds a pooled connection). */
-    private readonly maxConcurrent = 1,
   ) {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch: must be a whole number ≥ 1, got ${maxBatch}`);
-    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new RangeError(`maxConcurrent: must be a whole number ≥ 1, got ${maxConcurrent}`);
   }
 
   /** Resolves with the instance's report once its stash is committed (null: not in the batch's answer). */
   stash(request: StashRequest): Promise<InstanceStashReport | null> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ...request, resolve, reject });
-      if (this.running < this.maxConcurrent) void this.drain();
+      if (!this.draining) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.running += 1;
+    this.draining = true;
     try {
       // One turn of the event loop lets the requests of messages delivered together join.
       await new Promise((r) => setImmediate(r));
@@ -66,7 +63,7 @@ export class StashBatcher {
         }
       }
     } finally {
-      this.running -= 1;
+      this.draining = false;
     }
   }
 

@@ -22,10 +22,6 @@ export class Systemd {
     this.sd = env['NOTIFY_SOCKET'] ? (createRequire(import.meta.url)('sd-notify') as SdNotify) : null;
   }
 
-  get active(): boolean {
-    return this.sd !== null;
-  }
-
   ready(status: string): void {
     if (!this.sd) return;
     this.sd.sendStatus(status);

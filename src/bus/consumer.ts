@@ -33,7 +33,7 @@ import { MalformedMessageError, PermanentError, describeError, isAbandon, isPerm
 import { KeyedSerial } from './keyed-serial.js';
 import { RecentIds } from './recent-ids.js';
 import { settlesWithin, sleep } from './wait.js';
-import { DEFAULT_ROUTING_KEY, ensureExchange, queueNameFor, validateExchangeName, validateQueueName, validateRoutingKey } from './topology.js';
+import { DEFAULT_ROUTING_KEY, ensureExchange, validateExchangeName, validateQueueName, validateRoutingKey } from './topology.js';
 
 export type HandlerOutcome = 'done' | 'skipped';
 
@@ -112,17 +112,18 @@ interface Session {
 const DEFAULT_RETRY: BackoffPolicy = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 const DEFAULT_SETUP: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.3 };
 
-/** The consumer's names and limits from the validated settings. */
+/**
+ * The consumer's names and limits from the validated settings: the queue names arrive with
+ * `{host}` already replaced, and `[hwstash] routing_key` is one key, the one hwstash's own
+ * publisher (and so `hwstash emit`) sends to.
+ */
 export function consumerSettings(s: Settings) {
   return {
     exchange: s.hwstash.exchange,
     exchangeDurable: s.amqpDurableQueues,
-    queue: queueNameFor(s.hwstash.queue, s.host),
-    deadLetterQueue: queueNameFor(s.hwstash.deadLetterQueue, s.host),
-    routingKeys: s.hwstash.routingKey
-      .split(',')
-      .map((k) => k.trim())
-      .filter((k) => k !== ''),
+    queue: s.hwstash.queue,
+    deadLetterQueue: s.hwstash.deadLetterQueue,
+    routingKeys: [s.hwstash.routingKey],
     prefetch: s.hwstash.prefetch,
   } satisfies Partial<ConsumerOptions>;
 }

@@ -22,7 +22,10 @@ export interface PublisherOptions {
   exchange?: string;
   /** Nova's `amqp_durable_queues`, used only if the exchange must be declared. Default false. */
   exchangeDurable?: boolean;
-  /** Default `versioned_notifications.info`. */
+  /**
+   * `[hwstash] routing_key`, the key hwstash's consumer binds (default
+   * `versioned_notifications.info`). hwstash's events replace its last word with their priority.
+   */
   routingKey?: string;
   /** How long to wait for the broker's confirm. Default 10 s. */
   confirmTimeoutMs?: number;
@@ -72,6 +75,14 @@ export class NotificationPublisher {
     const encoded = encodeNotification({ eventType: event.eventType, publisherId: this.publisherId, payload, priority });
     await this.publish(`${this.routingKey.replace(/\.[^.]*$/, '')}.${priority.toLowerCase()}`, encoded.body);
     return encoded.messageId;
+  }
+
+  /**
+   * Publishes a body as is with the configured routing key, so it reaches hwstash's own queue
+   * (`hwstash emit`, `demo boot`); resolves once the broker has confirmed it.
+   */
+  publishRaw(body: Buffer): Promise<void> {
+    return this.publish(this.routingKey, body);
   }
 
   /** Publishes a body as is on the exchange; resolves once the broker has confirmed it. */

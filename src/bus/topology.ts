@@ -58,11 +58,6 @@ export function validateRoutingKey(key: string): string {
   return key;
 }
 
-/** `{host}` in a configured queue name becomes the host name. */
-export function queueNameFor(template: string, host: string): string {
-  return template.split('{host}').join(host);
-}
-
 function amqpCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;

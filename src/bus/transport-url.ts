@@ -6,9 +6,10 @@
  *   rabbit://user:pass@host1:5672,user:pass@host2:5672/vhost?ssl=1
  *
  * Passwords appear only in the returned endpoints; every message here and every string meant
- * for logs goes through `redactUrl` or `describeEndpoint`.
+ * for logs goes through config/redact.ts or `describeEndpoint`.
  */
 import type { Options } from 'amqplib';
+import { redactSecretValue } from '../config/redact.js';
 import { TransportUrlError } from './errors.js';
 
 export const DEFAULT_PORT = 5672;
@@ -29,7 +30,6 @@ const HOSTNAME_RE = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
 const IPV6_RE = /^[0-9A-Fa-f:.]+$/;
 const TRUE_WORDS = ['1', 't', 'true', 'on', 'y', 'yes'];
 const FALSE_WORDS = ['0', 'f', 'false', 'off', 'n', 'no'];
-const REDACTED = '***';
 
 interface RawParts {
   scheme: string;
@@ -115,7 +115,8 @@ function parseHostPort(hostport: string, n: number): { hostname: string; port: n
 export function parseTransportUrl(url: string): BrokerEndpoint[] {
   const parts = split(url);
   if (!parts) {
-    throw new TransportUrlError(`transport_url: expected rabbit://user:pass@host:port/vhost, got ${JSON.stringify(redactUrl(url))}`);
+    // Not a URL: where its password is cannot be told, so none of it is shown.
+    throw new TransportUrlError(`transport_url: expected rabbit://user:pass@host:port/vhost, got ${JSON.stringify(redactSecretValue(url))}`);
   }
   if (parts.scheme !== 'rabbit') {
     throw new TransportUrlError(
@@ -157,39 +158,6 @@ export function parseTransportUrl(url: string): BrokerEndpoint[] {
     const { hostname, port } = parseHostPort(at >= 0 ? segment.slice(at + 1) : segment, n);
     return { hostname, port, username, password, vhost, tls };
   });
-}
-
-/**
- * The URL with every password replaced by `***`. Never throws; a URL that cannot be read
- * loses everything between `://` and its last '@' rather than risk showing a secret.
- */
-export function redactUrl(url: string): string {
-  const parts = split(url);
-  if (!parts) {
-    const at = url.lastIndexOf('@');
-    return at >= 0 ? `${REDACTED}${url.slice(at)}` : url;
-  }
-  const head = `${url.trim().slice(0, url.trim().indexOf('://'))}://`;
-  const afterNetloc = url.trim().slice(head.length + parts.netloc.length);
-  const segments = parts.netloc.split(',');
-  const withCredentials = segments.filter((s) => s.includes('@')).length;
-  // A password holding an unencoded ',' splits into a segment without '@'; when only some
-  // segments carry credentials, the split cannot be trusted.
-  const ambiguous = withCredentials > 0 && withCredentials < segments.filter((s) => s !== '').length;
-  if (afterNetloc.includes('@') || ambiguous) {
-    const all = url.trim();
-    return `${head}${REDACTED}${all.slice(all.lastIndexOf('@'))}`;
-  }
-  const netloc = segments
-    .map((segment) => {
-      const at = segment.lastIndexOf('@');
-      if (at < 0) return segment;
-      const userinfo = segment.slice(0, at);
-      const colon = userinfo.indexOf(':');
-      return colon >= 0 ? `${userinfo.slice(0, colon)}:${REDACTED}${segment.slice(at)}` : segment;
-    })
-    .join(',');
-  return `${head}${netloc}${afterNetloc}`;
 }
 
 /** How an endpoint appears in logs and events: no password at all. */

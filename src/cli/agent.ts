@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
 import { seedDemo } from '../agent/demo.js';
+import type { OsInfoLookup } from '../core/inputs.js';
+import { OsInfoIndex, OsInfoUnavailableError } from '../osinfo/index.js';
 import type { CliContext } from './context.js';
 
 interface AgentCommandOptions {
@@ -30,8 +32,15 @@ Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
       const settings = ctx.settings();
       const logger = pino({ level: settings.hwstash.logLevel, base: { service: 'hwstash-agent' } });
       for (const warning of ctx.settingsWarnings) logger.warn(warning);
-      const osinfo = await ctx.osinfo();
-      if (!osinfo) logger.warn('osinfo-db not installed: driver defaults apply where libosinfo would decide');
+      // Loaded here rather than through ctx.osinfo(), whose warning is plain text on stderr: the
+      // agent's output is JSON lines only.
+      let osinfo: OsInfoLookup | null = null;
+      try {
+        osinfo = await OsInfoIndex.load(settings.hwstash.osinfoDir);
+      } catch (err) {
+        if (!(err instanceof OsInfoUnavailableError)) throw err;
+        logger.warn({ osinfo_dir: settings.hwstash.osinfoDir }, 'osinfo-db not installed: driver defaults apply where libosinfo would decide');
+      }
       const demo = settings.embedded && opts.demo !== false;
       const agent = new Agent({
         settings,

@@ -8,7 +8,7 @@ import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
 import { loadSettings } from '../config/load.js';
 import { hostProfileFromSettings } from '../config/profile.js';
 import type { Settings } from '../config/settings.js';
-import { OsInfoIndex, OsInfoUnavailableError, resolveOsinfoDir } from '../osinfo/index.js';
+import { OsInfoIndex, OsInfoUnavailableError } from '../osinfo/index.js';
 import { Hypervisor } from '../hypervisor/index.js';
 import { DatabaseUnavailableError, Store } from '../store/index.js';
 import { CliError } from './errors.js';
@@ -71,7 +71,8 @@ export class CliContext {
   /** The osinfo-db index, or null (said once) when the database is not installed. */
   osinfo(): Promise<OsInfoLookup | null> {
     this.osinfoCache ??= (async () => {
-      const dir = resolveOsinfoDir(this.settings().hwstash.osinfoDir, this.io.env);
+      // The settings already applied OSINFO_SYSTEM_DIR over [hwstash] osinfo_dir.
+      const dir = this.settings().hwstash.osinfoDir;
       try {
         return await OsInfoIndex.load(dir);
       } catch (err) {
@@ -113,8 +114,9 @@ export class CliContext {
   }
 
   /**
-   * A publisher on Nova's exchange ([hwstash] exchange), connected once per command. Throws a
-   * CliError naming the broker (never its password) when it cannot be reached in `timeoutMs`.
+   * A publisher on Nova's exchange ([hwstash] exchange) with the routing key the agent binds
+   * ([hwstash] routing_key), connected once per command. Throws a CliError naming the broker
+   * (never its password) when it cannot be reached in `timeoutMs`.
    */
   publisher(timeoutMs = 10_000): Promise<NotificationPublisher> {
     this.publisherCache ??= (async () => {
@@ -132,6 +134,7 @@ export class CliContext {
         host: settings.host,
         exchange: settings.hwstash.exchange,
         exchangeDurable: settings.amqpDurableQueues,
+        routingKey: settings.hwstash.routingKey,
       });
       this.onClose(() => publisher.close());
       return publisher;

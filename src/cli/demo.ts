@@ -7,8 +7,10 @@ import type { Command } from 'commander';
 import { encodeNotification, instancePayload } from '../bus/envelope.js';
 import { insertInstances } from '../store/seed.js';
 import type { CliContext } from './context.js';
+import { withStore } from './db.js';
 import { keyValues } from './defaults.js';
 import { CliError } from './errors.js';
+import { collect } from './output.js';
 
 interface BootOptions {
   name: string;
@@ -21,7 +23,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .command('boot')
     .description("create an instance in the embedded database as Nova would, and send its instance.create.end")
     .option('--name <name>', 'display name', 'demo-vm')
-    .option('--property <key=value>', 'an image property (repeatable), e.g. os_distro=win10', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--property <key=value>', 'an image property (repeatable), e.g. os_distro=win10', collect, [] as string[])
     .addHelpText('after', `
 Example (with "hwstash agent" running in another terminal):
   hwstash demo boot --name win-new --property os_distro=win10
@@ -31,11 +33,11 @@ Example (with "hwstash agent" running in another terminal):
       if (!settings.embedded) {
         throw new CliError(1, 'demo boot writes instances into the database: it only runs on the embedded defaults, never against a Nova database');
       }
-      const store = await ctx.store();
-      await store.initNovaSchema();
-      const [uuid] = await insertInstances(store, [
-        { host: settings.host, displayName: opts.name, imageProperties: keyValues(opts.property, '--property') },
-      ]);
+      const imageProperties = keyValues(opts.property, '--property');
+      const [uuid] = await withStore(ctx, async (store) => {
+        await store.initNovaSchema();
+        return insertInstances(store, [{ host: settings.host, displayName: opts.name, imageProperties }]);
+      });
       let publisher;
       try {
         publisher = await ctx.publisher();
@@ -47,7 +49,7 @@ Example (with "hwstash agent" running in another terminal):
         publisherId: `nova-compute:${settings.host}`,
         payload: instancePayload({ uuid: uuid!, host: settings.host, state: 'active', powerState: 'running', fields: { display_name: opts.name } }),
       });
-      await publisher.publish(settings.hwstash.routingKey, body);
+      await publisher.publishRaw(body);
       ctx.io.stdout.write(`${uuid}\n`);
       ctx.io.stderr.write(`booted ${opts.name} (${uuid}) on ${settings.host} and sent instance.create.end\n`);
     });

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { encodeNotification, instancePayload, servicePayload } from '../bus/envelope.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
-import { writeJson } from './output.js';
+import { chooseFormat, writeJson } from './output.js';
 
 /** vm_state, power_state, task_state and whether d.host is set, as Nova sends each event. */
 const INSTANCE_EVENTS: Readonly<Record<string, { state: string; power: string; task: string | null; hostless?: boolean }>> = {
@@ -46,6 +46,8 @@ Examples:
 The message goes to the exchange and routing key hwstash binds ([hwstash] exchange, routing_key),
 published as nova-compute:<host>, exactly as Nova's messagingv2 notifier would.`)
     .action(async (eventType: string, opts: EmitOptions) => {
+      // Checked before anything is sent: a refused --format must not follow a published message.
+      const format = chooseFormat(opts.format, ctx.io.stdout);
       const settings = ctx.settings();
       const host = opts.host ?? settings.host;
       let payload: unknown;
@@ -70,9 +72,9 @@ published as nova-compute:<host>, exactly as Nova's messagingv2 notifier would.`
       }
       const encoded = encodeNotification({ eventType, publisherId: `nova-compute:${host}`, payload });
       const publisher = await ctx.publisher();
-      await publisher.publish(settings.hwstash.routingKey, encoded.body);
-      if (opts.format === 'json') writeJson(ctx.io.stdout, encoded.message);
-      else ctx.io.stdout.write(`published ${eventType} (message_id ${encoded.messageId}) to exchange ${settings.hwstash.exchange}, key ${settings.hwstash.routingKey}\n`);
+      await publisher.publishRaw(encoded.body);
+      if (format === 'json') writeJson(ctx.io.stdout, encoded.message);
+      else ctx.io.stdout.write(`published ${eventType} (message_id ${encoded.messageId}) to exchange ${publisher.exchange}, key ${publisher.routingKey}\n`);
     })
-    .option('--format <format>', 'json prints the published message');
+    .option('--format <format>', 'table (one line) or json (the published message); default: table on a terminal, json otherwise');
 }

@@ -3,6 +3,7 @@
  * patterns are deliberately narrower than libvirt's own grammar: what they refuse is never a
  * value a Nova compute host needs, and what they accept cannot be read as a virsh option.
  */
+import { isMachineTypeName } from '../core/domain-xml/machine-type.js';
 import { HypervisorError } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -11,7 +12,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const URI = /^[a-z][a-z0-9]*(\+[a-z0-9]+)?:\/\/[A-Za-z0-9._~:@/?=&%,+[\]-]*$/;
 const VIRT_TYPE = /^[a-z][a-z0-9]{0,15}$/;
 const ARCH = /^[a-z][a-z0-9_]{0,31}$/;
-const MACHINE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const EMULATOR = /^(\/[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,127})+$/;
 
 /** Shows a rejected value without letting an arbitrary string flood a log line. */
@@ -53,7 +53,7 @@ export function checkDomainCapabilitiesQuery(op: string, q: DomainCapabilitiesQu
   if (typeof q.arch !== 'string' || !ARCH.test(q.arch)) {
     refuse(op, 'arch', q.arch, 'expected an architecture such as x86_64 or aarch64 (lower-case letters, digits, _)');
   }
-  if (q.machine !== undefined && (typeof q.machine !== 'string' || !MACHINE.test(q.machine))) {
+  if (q.machine !== undefined && (typeof q.machine !== 'string' || !isMachineTypeName(q.machine))) {
     refuse(op, 'machine', q.machine, 'expected a machine type such as q35 or pc-q35-7.2 (letters, digits, . _ -)');
   }
   if (
@@ -66,9 +66,4 @@ export function checkDomainCapabilitiesQuery(op: string, q: DomainCapabilitiesQu
   if (q.machine !== undefined) out.machine = q.machine;
   if (q.emulator !== undefined) out.emulator = q.emulator;
   return out;
-}
-
-/** A uri as it may appear in logs and errors: a password in the user part is masked. */
-export function redactUri(uri: string): string {
-  return uri.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
 }

@@ -7,7 +7,7 @@
  */
 import { Hypervisor as Binding } from '@unraid/libvirt';
 import type { Logger } from 'pino';
-import { redactUri } from './arguments.js';
+import { redactUrl } from '../config/redact.js';
 import { HypervisorError, toHypervisorError } from './errors.js';
 
 /** `retry`: safe to run twice (reads, and a destroy that tolerates a stopped domain). */
@@ -110,7 +110,7 @@ export class Connection {
       this.handle = null;
       if (old) await this.retire(old);
       this.log?.warn(
-        { uri: redactUri(this.uri), op, reason: cause?.libvirtMessage },
+        { uri: redactUrl(this.uri), op, reason: cause?.libvirtMessage },
         'libvirt connection lost; re-opening',
       );
       const binding = await connect(this.uri, op);
@@ -121,7 +121,7 @@ export class Connection {
       this.generation += 1;
       this.handle = { binding, generation: this.generation, inFlight: 0, retired: false };
       this.onReopen();
-      this.log?.info({ uri: redactUri(this.uri) }, 'libvirt connection re-opened');
+      this.log?.info({ uri: redactUrl(this.uri) }, 'libvirt connection re-opened');
     })().finally(() => {
       this.reopening = null;
     });

@@ -11,7 +11,9 @@ import {
   type Hypervisor as Binding,
 } from '@unraid/libvirt';
 import type { Logger } from 'pino';
-import { checkDomainCapabilitiesQuery, checkUri, checkUuid, redactUri, type DomainCapabilitiesQuery } from './arguments.js';
+import { redactUrl } from '../config/redact.js';
+import { mapLimit } from '../map-limit.js';
+import { checkDomainCapabilitiesQuery, checkUri, checkUuid, type DomainCapabilitiesQuery } from './arguments.js';
 import { Connection } from './connection.js';
 import { HypervisorError, classifyLibvirtMessage, isHypervisorError, messageOf } from './errors.js';
 import { runStateOf, type DomainRunState } from './run-state.js';
@@ -56,18 +58,18 @@ export class Hypervisor {
     // A daemon that came back may be a new libvirt or QEMU: forget what the old one said.
     const conn = await Connection.open(uri, log, () => self?.capabilityCache.clear());
     self = new Hypervisor(uri, conn, virsh, log);
-    log?.debug({ uri: redactUri(uri) }, 'libvirt connection opened');
+    log?.debug({ uri: redactUrl(uri) }, 'libvirt connection opened');
     return self;
   }
 
   async listDomains(): Promise<DomainSummary[]> {
     return this.conn.run('listDomains', 'retry', async (b) => {
       const all = await b.connectListAllDomains(ListFlags.ACTIVE | ListFlags.INACTIVE);
-      // Listed after `all`, so a domain defined in between is not mistaken for a transient one.
-      const persistent = await uuidsOf(b, ListFlags.PERSISTENT);
+      // Listed after `all`: a domain defined or undefined in between is reported as it is now.
+      const transient = await transientUuids(b);
       const summaries = await mapLimit(all, PARALLEL, async (d) => {
         try {
-          return await summarise(d, (uuid) => persistent.has(uuid));
+          return await summarise(d, async (uuid) => transient.has(uuid));
         } catch (e) {
           // Undefined or stopped-and-gone since the list was taken.
           if (classifyLibvirtMessage(messageOf(e)) === 'no-domain') return null;
@@ -84,7 +86,7 @@ export class Hypervisor {
     return nullWhenMissing(
       this.conn.run('domain', 'retry', async (b) => {
         const d = await b.domainLookupByUUIDString(id);
-        return summarise(d, async (u) => (await uuidsOf(b, ListFlags.ACTIVE | ListFlags.PERSISTENT)).has(u));
+        return summarise(d, async (u) => (await transientUuids(b)).has(u));
       }),
     );
   }
@@ -101,9 +103,7 @@ export class Hypervisor {
         const d = await b.domainLookupByUUIDString(id);
         const info = await d.getInfo();
         // Only persistent domains exist while shut off.
-        const persistent =
-          info.state === DomainState.SHUTOFF || (await uuidsOf(b, ListFlags.ACTIVE | ListFlags.PERSISTENT)).has(id);
-        if (!persistent) return null;
+        if (info.state !== DomainState.SHUTOFF && (await transientUuids(b)).has(id)) return null;
         return d.getXMLDesc(XmlFlags.INACTIVE | XmlFlags.SECURE);
       }),
     );
@@ -220,17 +220,23 @@ export class Hypervisor {
   }
 }
 
-async function summarise(d: Domain, isPersistent: (uuid: string) => boolean | Promise<boolean>): Promise<DomainSummary> {
+async function summarise(d: Domain, isTransient: (uuid: string) => Promise<boolean>): Promise<DomainSummary> {
   // uuid and name are read from the local handle; only the state is a round trip.
   const uuid = await d.getUUIDString();
   const name = await d.getName();
   const { state } = await d.getInfo();
-  const persistent = state === DomainState.SHUTOFF || (await isPersistent(uuid));
+  const persistent = state === DomainState.SHUTOFF || !(await isTransient(uuid));
   return { uuid, name, state: runStateOf(state), persistent };
 }
 
-async function uuidsOf(b: Binding, flags: number): Promise<Set<string>> {
-  const domains = await b.connectListAllDomains(flags);
+/**
+ * The running domains that have no persistent definition. The binding has no "is persistent"
+ * call, so persistence is asked of a listing; listing the exceptions keeps that cheap: Nova
+ * never creates transient domains, so on a compute host this is one empty list, not a uuid
+ * round trip for every running guest on every event.
+ */
+async function transientUuids(b: Binding): Promise<Set<string>> {
+  const domains = await b.connectListAllDomains(ListFlags.ACTIVE | ListFlags.TRANSIENT);
   return new Set(await mapLimit(domains, PARALLEL, (d) => d.getUUIDString()));
 }
 
@@ -246,17 +252,4 @@ async function nullWhenMissing<T>(p: Promise<T | null>): Promise<T | null> {
 function isActiveDomainXml(xml: string): boolean {
   const root = /<domain\b([^>]*)>/.exec(xml);
   return root !== null && /\sid=(['"])-?\d+\1/.test(root[1] ?? '');
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

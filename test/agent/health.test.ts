@@ -6,7 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import { connect } from 'amqplib';
 import mysql from 'mysql2/promise';
+import { parseTransportUrl, toConnectOptions } from '../../src/bus/transport-url.js';
 import { insertInstances } from '../../src/store/seed.js';
 import { TRANSPORT_URL } from '../bus/helpers/rabbit.js';
 import { AgentHarness, httpGet, instanceLockWaiters, queueCounts, sleep, waitFor } from './helpers/harness.js';
@@ -227,3 +229,21 @@ test('with RabbitMQ unreachable at start the agent says so, still reconciles, re
     await proxy?.close();
   }
 }, 120_000);
+
+test('/healthz says bus false while the agent cannot set up its queue, though connected to the broker', async () => {
+  const h = await AgentHarness.create();
+  const other = await connect(toConnectOptions(parseTransportUrl(TRANSPORT_URL)[0]!));
+  try {
+    // Another client took hwstash's queue name with other flags: every setup is refused (406),
+    // so nothing is consumed however long the connection stays up.
+    const ch = await other.createChannel();
+    await ch.assertQueue(h.names.queue, { durable: false });
+    await h.startAgent({}, { waitConsuming: false });
+    await waitFor(() => h.logs.find('could not set up the queue; retrying').length > 0, 15_000, 'the setup failure');
+    expect(valueOf(await metrics(h), 'hwstash_bus_connected')).toBe(1);
+    expect(await health(h)).toEqual({ status: 503, body: { status: 'unhealthy', database: true, bus: false, libvirt: true, reconciled: true } });
+  } finally {
+    await h.cleanup();
+    await other.close();
+  }
+}, 60_000);

@@ -94,7 +94,7 @@ describe('SIGTERM', () => {
       const took = exit.at - signalled;
       expect(exit.signal).toBeNull();
       // shutdown_timeout (8 s) plus the closing of the connections, well inside systemd's
-      // TimeoutStopSec (30 s in the shipped unit).
+      // TimeoutStopSec (40 s in the shipped unit).
       expect(took).toBeGreaterThanOrEqual(7500);
       expect(took).toBeLessThan(15_000);
       expect(p.find('hwstash agent stopped')[0]).toMatchObject({ drained: false });
@@ -156,6 +156,25 @@ test('the log level comes from [hwstash] log_level: at warn, only warnings and w
     expect(p.lines.length).toBeGreaterThan(0);
     expect(p.lines.filter((l) => Number(l['level']) < 40)).toEqual([]);
     expect(p.lines.filter((l) => l['instance_uuid'] === uuid && String(l['msg']).startsWith('stored value Nova cannot load'))).toHaveLength(1);
+  } finally {
+    p?.kill('SIGKILL');
+    await h.cleanup();
+  }
+}, 90_000);
+
+test('without osinfo-db the agent says so once, as a JSON log line: its output stays JSON lines only', async () => {
+  const missing = path.join(os.tmpdir(), `hwstash-no-osinfo-${randomUUID()}`);
+  const h = await AgentHarness.create({ hwstash: { osinfo_dir: missing } });
+  let p: AgentProcess | null = null;
+  try {
+    p = await runAgent(h);
+    p.kill('SIGTERM');
+    expect((await p.exited).code).toBe(0);
+    expect(p.stderr).toBe('');
+    expect(p.lines.filter((l) => l['unparsed'])).toEqual([]);
+    expect(p.lines.filter((l) => /osinfo/.test(String(l['msg'])))).toEqual([
+      expect.objectContaining({ msg: 'osinfo-db not installed: driver defaults apply where libosinfo would decide', osinfo_dir: missing }),
+    ]);
   } finally {
     p?.kill('SIGKILL');
     await h.cleanup();

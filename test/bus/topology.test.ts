@@ -1,12 +1,7 @@
 import type { Settings } from '../../src/config/settings.js';
 import { ConnectionManager } from '../../src/bus/connection.js';
 import { NotificationConsumer, consumerSettings } from '../../src/bus/consumer.js';
-import { queueNameFor, validateQueueName, validateRoutingKey } from '../../src/bus/topology.js';
-
-test('{host} in queue names becomes the host', () => {
-  expect(queueNameFor('hwstash.{host}', 'compute-0')).toBe('hwstash.compute-0');
-  expect(queueNameFor('hwstash.{host}.dead', 'c1')).toBe('hwstash.c1.dead');
-});
+import { validateQueueName, validateRoutingKey } from '../../src/bus/topology.js';
 
 test('binding keys must start with a literal topic', () => {
   expect(validateRoutingKey('versioned_notifications.info')).toBe('versioned_notifications.info');
@@ -21,15 +16,17 @@ test("Nova's and RabbitMQ's queues are refused, ours are fine", () => {
   expect(validateQueueName('hwstash.compute-0')).toBe('hwstash.compute-0');
 });
 
-test('consumer settings come from nova.conf and [hwstash]', () => {
+test('consumer settings come from nova.conf and [hwstash], as the configuration resolved them', () => {
+  // The configuration has already put the host into the queue names: a name is used as given
+  // (a literal "{host}" left in would fail the queue-name check, not be replaced twice).
   const s = {
     host: 'compute-7',
     amqpDurableQueues: true,
     hwstash: {
       exchange: 'nova',
-      routingKey: 'versioned_notifications.info, versioned_notifications.error',
-      queue: 'hwstash.{host}',
-      deadLetterQueue: 'hwstash.{host}.dead',
+      routingKey: 'versioned_notifications.info',
+      queue: 'hwstash.compute-7',
+      deadLetterQueue: 'hwstash.compute-7.dead',
       prefetch: 4,
     },
   } as unknown as Settings;
@@ -38,9 +35,21 @@ test('consumer settings come from nova.conf and [hwstash]', () => {
     exchangeDurable: true,
     queue: 'hwstash.compute-7',
     deadLetterQueue: 'hwstash.compute-7.dead',
-    routingKeys: ['versioned_notifications.info', 'versioned_notifications.error'],
+    routingKeys: ['versioned_notifications.info'],
     prefetch: 4,
   });
+});
+
+test('[hwstash] routing_key is one key, the one hwstash publishes to: a comma is not a list', () => {
+  const s = {
+    host: 'compute-7',
+    amqpDurableQueues: false,
+    hwstash: { exchange: 'nova', routingKey: 'a.info,b.info', queue: 'hwstash.compute-7', deadLetterQueue: 'hwstash.compute-7.dead', prefetch: 4 },
+  } as unknown as Settings;
+  // Bound as written, a key with a comma would route nothing emit sends to a queue; refused instead.
+  expect(consumerSettings(s).routingKeys).toEqual(['a.info,b.info']);
+  const connection = ConnectionManager.fromTransportUrl('rabbit://guest:guest@127.0.0.1:1/');
+  expect(() => new NotificationConsumer({ connection, handler: async () => 'done', ...consumerSettings(s) })).toThrow(/routing key/);
 });
 
 test('queue names default to hwstash.<host> and hwstash.<host>.dead', () => {

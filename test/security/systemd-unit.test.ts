@@ -5,8 +5,10 @@
  * UNSAFE, 10.0 DANGEROUS. The unit must rate OK or better.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { findOption } from '../../src/config/options.js';
 import { REPO } from '../agent/helpers/cli.js';
 
 const run = promisify(execFile);
@@ -37,3 +39,13 @@ test('systemd-analyze security rates the agent unit OK or better', async () => {
   expect(GOOD_ENOUGH).toContain(rating);
   expect(Number(exposure)).toBeLessThan(5);
 }, 60_000);
+
+test("TimeoutStopSec leaves room for the agent's own drain and hard stop", () => {
+  // The agent drains for [hwstash] shutdown_timeout, then exits by itself at most 10 s later; a
+  // systemd SIGKILL at or before that would cut the drain's last commits and the clean close.
+  const unit = readFileSync(UNIT, 'utf8');
+  const m = /^TimeoutStopSec=(\d+)s?$/m.exec(unit);
+  expect(m).not.toBeNull();
+  const shutdownTimeout = findOption('hwstash', 'shutdown_timeout')!.default as number;
+  expect(Number(m![1])).toBeGreaterThan(shutdownTimeout + 10);
+});

@@ -60,6 +60,8 @@ export interface ConfOptions {
   names: TestNames;
   databaseUrl: string;
   transportUrl?: string;
+  /** Default: libvirt's in-process test driver. */
+  libvirtUri?: string;
   hwstash?: Record<string, string | number | boolean>;
 }
 
@@ -84,7 +86,7 @@ export function writeConf(dir: string, o: ConfOptions): string {
     `connection = ${o.databaseUrl}`,
     '[libvirt]',
     'virt_type = kvm',
-    'connection_uri = test:///default',
+    `connection_uri = ${o.libvirtUri ?? 'test:///default'}`,
     '[notifications]',
     'notification_format = versioned',
     '[oslo_messaging_notifications]',
@@ -103,6 +105,7 @@ export interface HarnessOptions {
   /** Replaces the database URL in the config (a proxy in front of the test database). */
   databaseUrl?: (url: string) => string;
   transportUrl?: string;
+  libvirtUri?: string;
   hwstash?: Record<string, string | number | boolean>;
   /** Skip declaring the exchange (tests where the broker is unreachable). */
   noBroker?: boolean;
@@ -138,6 +141,7 @@ export class AgentHarness {
       names,
       databaseUrl: opts.databaseUrl ? opts.databaseUrl(db.url) : db.url,
       transportUrl: opts.transportUrl,
+      libvirtUri: opts.libvirtUri,
       hwstash: opts.hwstash,
     });
     return new AgentHarness(host, names, db, store, broker, dir, confFile);
