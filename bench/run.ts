@@ -31,6 +31,11 @@ const fmt = (v: number | string | undefined | null): string =>
   v === undefined || v === null ? '' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v;
 
 const wanted = process.argv.slice(2);
+const unknown = wanted.filter((g) => !Object.keys(GROUPS).includes(g));
+if (unknown.length) {
+  console.error(`unknown benchmark group(s): ${unknown.join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}`);
+  process.exit(2);
+}
 for (const [group, run] of Object.entries(GROUPS)) {
   if (wanted.length && !wanted.includes(group)) continue;
   console.log(`== ${group}`);

@@ -7,7 +7,15 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createTwoFilesPatch } from 'diff';
 import type { Logger } from 'pino';
-import { checkDomain, checkMachineType, parseDomainCapabilities, parseHostCapabilities, type CapabilityProblem } from '../core/capabilities.js';
+import {
+  checkDomain,
+  checkMachineType,
+  parseDomainCapabilities,
+  parseHostCapabilities,
+  type CapabilityProblem,
+  type DomainCapabilities,
+  type HostCapabilities,
+} from '../core/capabilities.js';
 import {
   buildDomain,
   domainIdentity,
@@ -19,9 +27,9 @@ import {
 } from '../core/domain-xml/index.js';
 import type { DomainFacts, HostProfile } from '../core/inputs.js';
 import { PROPERTY_NAMES, type PropertyName } from '../core/properties.js';
-import type { Hypervisor } from '../hypervisor/index.js';
+import type { DomainCapabilitiesQuery, Hypervisor } from '../hypervisor/index.js';
 import { isHypervisorError } from '../hypervisor/index.js';
-import type { InstanceRow, Store, StoredProperty } from '../store/index.js';
+import type { InstanceRow, LiveInstance, Store, StoredProperty } from '../store/index.js';
 
 export interface DomainSyncOptions {
   store: Store;
@@ -136,11 +144,11 @@ export class DomainSync {
     return { osType: reading.osType, values: reading.values };
   }
 
-  private async stashOf(uuid: string): Promise<{ instance: InstanceRow; stash: Stash; notStashed: PropertyName[] }> {
-    const instance = await this.opts.store.instance(uuid);
-    const stored = instance ? await this.opts.store.storedProperties(uuid) : null;
-    if (!instance || !stored) throw new InstanceGoneError(uuid);
-    return { instance, ...stashFromStored(stored) };
+  /** The instance and its stash: `live` when the caller has just read it, else read now. */
+  private async stashOf(uuid: string, live?: LiveInstance): Promise<{ instance: InstanceRow; stash: Stash; notStashed: PropertyName[] }> {
+    const read = live ?? (await this.opts.store.liveInstance(uuid));
+    if (!read) throw new InstanceGoneError(uuid);
+    return { instance: read.instance, ...stashFromStored(read.stored) };
   }
 
   private async capabilityCheck(xml: string): Promise<{ unsupported: CapabilityProblem[]; notChecked: string[] }> {
@@ -151,26 +159,23 @@ export class DomainSync {
       ...(id.machine ? { machine: id.machine } : {}),
       ...(id.emulator ? { emulator: id.emulator } : {}),
     };
-    let capsXml: string;
-    try {
-      capsXml = await this.opts.hypervisor.domainCapabilities(query);
-    } catch (err) {
-      if (isHypervisorError(err, 'unsupported')) {
-        // libvirt's test driver (and some others) cannot describe their domains' capabilities.
-        return { unsupported: [], notChecked: [`domain capabilities unavailable on ${this.opts.hypervisor.uri}: ${(err as Error).message}`] };
-      }
-      throw err;
-    }
-    const problems = checkDomain(xml, parseDomainCapabilities(capsXml));
+    const dom = await domainCapabilitiesOf(this.opts.hypervisor, query);
+    if (!dom.caps) return { unsupported: [], notChecked: [dom.notChecked] };
+    const problems = checkDomain(xml, dom.caps);
+    const notChecked: string[] = [];
     // Domain capabilities answer for a machine type QEMU lacks with an error or a fallback; the
     // host's machine list is the authority on whether it exists at all.
     if (id.machine) {
-      const hostProblem = checkMachineType(parseHostCapabilities(await this.opts.hypervisor.capabilities()), query.arch, id.machine);
-      if (hostProblem) problems.push(hostProblem);
+      const host = await hostCapabilitiesOf(this.opts.hypervisor);
+      if (!host.caps) notChecked.push(`hw_machine_type=${id.machine}: ${host.notChecked}`);
+      else {
+        const hostProblem = checkMachineType(host.caps, query.arch, id.machine);
+        if (hostProblem) problems.push(hostProblem);
+      }
     }
     return {
       unsupported: problems.filter((p) => p.kind === 'unsupported'),
-      notChecked: problems.filter((p) => p.kind === 'not-checked').map((p) => p.message),
+      notChecked: [...problems.filter((p) => p.kind === 'not-checked').map((p) => p.message), ...notChecked],
     };
   }
 
@@ -194,10 +199,11 @@ export class DomainSync {
 
   /**
    * What following the stash would do; changes nothing. `stash` replaces the stored one: what
-   * a proposed change (`image-property set --dry-run`) would do to the domain.
+   * a proposed change (`image-property set --dry-run`) would do to the domain. `live`: the
+   * instance as the caller just read it, so it is not read again.
    */
-  async plan(uuid: string, options: { build?: boolean; stash?: Stash } = {}): Promise<DomainPlan | null> {
-    const stored = await this.stashOf(uuid);
+  async plan(uuid: string, options: { build?: boolean; stash?: Stash; live?: LiveInstance } = {}): Promise<DomainPlan | null> {
+    const stored = await this.stashOf(uuid, options.live);
     const instance = stored.instance;
     const stash = options.stash ?? stored.stash;
     const currentXml = await this.opts.hypervisor.persistentXml(uuid);
@@ -219,8 +225,8 @@ export class DomainSync {
    * against this host's domain capabilities first; an unsupported definition is refused and the
    * existing one is left as it is. With `start`, a shut-off domain is started afterwards.
    */
-  async follow(uuid: string, options: { build?: boolean; start?: boolean; dryRun?: boolean } = {}): Promise<FollowResult> {
-    const plan = await this.plan(uuid, { build: options.build });
+  async follow(uuid: string, options: { build?: boolean; start?: boolean; dryRun?: boolean; live?: LiveInstance } = {}): Promise<FollowResult> {
+    const plan = await this.plan(uuid, { build: options.build, live: options.live });
     if (!plan) {
       return { uuid, outcome: 'no-domain', changes: [], unsupported: [], notChecked: [], started: false, diff: '' };
     }
@@ -272,11 +278,15 @@ export class DomainSync {
     }
   }
 
-  /** Compare the domain (running definition when running, else persistent) with the stash. */
-  async verify(uuid: string): Promise<VerifyResult> {
-    const { stash, notStashed } = await this.stashOf(uuid);
+  /**
+   * Compare the domain (running definition when running, else persistent) with the stash.
+   * What the caller has just read is not read again: the instance (`live`) and the persistent
+   * definition (`persistentXml`, null when there is none).
+   */
+  async verify(uuid: string, known: { live?: LiveInstance; persistentXml?: string | null } = {}): Promise<VerifyResult> {
+    const { stash, notStashed } = await this.stashOf(uuid, known.live);
     const live = await this.opts.hypervisor.liveXml(uuid);
-    const xml = live ?? (await this.opts.hypervisor.persistentXml(uuid));
+    const xml = live ?? (known.persistentXml !== undefined ? known.persistentXml : await this.opts.hypervisor.persistentXml(uuid));
     if (xml === null) return { uuid, compared: 'none', drift: [], notStashed, unreadable: [] };
     const reading = readDomainFacts(xml);
     // A no-op rewrite means the definition already follows the stash, whatever the spelling
@@ -295,6 +305,48 @@ export class DomainSync {
       notStashed,
       unreadable: reading.ignored.map((i) => `${i.property}=${i.value} (${i.element}): ${i.reason}`),
     };
+  }
+}
+
+/** What libvirt says it can run, or why it cannot say (then nothing is checked against it). */
+export type CapabilitiesAnswer<T> = { caps: T } | { caps: null; notChecked: string };
+
+/**
+ * libvirt refusing a capabilities query (a driver without them, such as the test driver; a
+ * machine type or arch this QEMU lacks) will refuse it again: "not checked", not an error to
+ * retry. A lost connection is still thrown.
+ */
+function refusalReason(err: unknown): string | null {
+  return isHypervisorError(err, 'unsupported') || isHypervisorError(err, 'invalid') ? err.libvirtMessage : null;
+}
+
+/** This host's capabilities (its machine types per arch), or why they are not available. */
+export async function hostCapabilitiesOf(hv: Hypervisor): Promise<CapabilitiesAnswer<HostCapabilities>> {
+  try {
+    return { caps: parseHostCapabilities(await hv.capabilities()) };
+  } catch (err) {
+    const why = refusalReason(err);
+    if (why === null) throw err;
+    return { caps: null, notChecked: `host capabilities unavailable from ${hv.uri}: ${why}` };
+  }
+}
+
+/**
+ * The domain capabilities of this host's QEMU for a guest's virt type, arch and machine type, or
+ * why they are not available (a virt type without QEMU's, libvirt's test driver, a machine type
+ * or arch this QEMU lacks).
+ */
+export async function domainCapabilitiesOf(hv: Hypervisor, query: DomainCapabilitiesQuery): Promise<CapabilitiesAnswer<DomainCapabilities>> {
+  const what = `machine ${query.machine ?? "QEMU's default"}, arch ${query.arch}`;
+  if (query.virtType !== 'kvm' && query.virtType !== 'qemu') {
+    return { caps: null, notChecked: `virt type ${query.virtType} has no QEMU domain capabilities: device values not checked (${what})` };
+  }
+  try {
+    return { caps: parseDomainCapabilities(await hv.domainCapabilities(query)) };
+  } catch (err) {
+    const why = refusalReason(err);
+    if (why === null) throw err;
+    return { caps: null, notChecked: `domain capabilities (${what}) unavailable from ${hv.uri}: ${why}; device values not checked` };
   }
 }
 

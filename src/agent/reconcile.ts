@@ -4,12 +4,14 @@
  *
  * Goes through the host's live instances in id order, one batch at a time; each batch is its own
  * transaction, so a kill mid-way leaves whole batches and nothing partial, and the next run
- * picks up the rest. Per batch: the domain facts of its instances are read first (from the
- * caller: this module knows no libvirt), then the batch is stashed in one transaction.
+ * picks up the rest. Per batch: one query finds the instances with a property missing, the
+ * domain facts of those only are read (from the caller: this module knows no libvirt), then the
+ * whole batch is stashed in one transaction (which also reports stored values Nova cannot load).
  */
 import type { Logger } from 'pino';
 import type { DomainFacts, HostProfile, OsInfoLookup } from '../core/inputs.js';
 import type { Source } from '../core/resolve.js';
+import { mapLimit } from '../map-limit.js';
 import type { BadStoredValue, StashRow, Store } from '../store/index.js';
 
 export interface ReconcileProgress {
@@ -115,6 +117,9 @@ async function instancesToVisit(options: ReconcileOptions): Promise<Array<{ id: 
   return instance && instance.host === host ? [{ id: instance.id, uuid: instance.uuid }] : [];
 }
 
+/** Why an instance complete when its batch was looked at has no domain facts. */
+const COMPLETE_WHEN_LISTED = 'not read, every property was stashed when the batch was listed; run the reconcile again';
+
 /** Domain reads in flight at once: libvirt serves them from one connection. */
 const DOMAIN_CONCURRENCY = 8;
 
@@ -128,18 +133,13 @@ async function domainsOf(
 ): Promise<{ domains: Map<string, DomainFacts | null>; unreadable: Map<string, string> }> {
   const domains = new Map<string, DomainFacts | null>();
   const unreadable = new Map<string, string>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < uuids.length) {
-      const uuid = uuids[next++]!;
-      try {
-        domains.set(uuid, await domainFacts(uuid));
-      } catch (err) {
-        unreadable.set(uuid, (err as Error).message);
-      }
+  await mapLimit(uuids, DOMAIN_CONCURRENCY, async (uuid) => {
+    try {
+      domains.set(uuid, await domainFacts(uuid));
+    } catch (err) {
+      unreadable.set(uuid, (err as Error).message);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(DOMAIN_CONCURRENCY, uuids.length) }, worker));
+  });
   return { domains, unreadable };
 }
 
@@ -164,7 +164,13 @@ export async function reconcileHost(options: ReconcileOptions): Promise<Reconcil
     summary.batches += 1;
     summary.instancesSeen += page.length;
     const uuids = page.map((i) => i.uuid);
-    const { domains, unreadable } = await domainsOf(uuids, options.domainFacts);
+    // A fully stashed instance needs no domain facts: reading libvirt for each would dominate a
+    // reconcile of a host that is already done.
+    const incomplete = await store.instancesMissingProperties(uuids);
+    const { domains, unreadable } = await domainsOf(uuids.filter((u) => incomplete.has(u)), options.domainFacts);
+    // One that lost a row since the look (an operator's revert) has no facts: it is reported and
+    // left for the next run rather than stashed with today's defaults over what its guest runs.
+    for (const uuid of uuids) if (!incomplete.has(uuid)) unreadable.set(uuid, COMPLETE_WHEN_LISTED);
     const report = await store.stash(uuids, { profile: options.profile, osinfo: options.osinfo, domains, unreadableDomains: unreadable, host, dryRun, actor });
     for (const inst of report.instances) {
       if (inst.status === 'stashed') summary.instancesStashed += 1;
@@ -178,8 +184,7 @@ export async function reconcileHost(options: ReconcileOptions): Promise<Reconcil
     }
     for (const row of report.rows) {
       summary.propertiesStashed += 1;
-      const source = row.source as Source;
-      summary.stashedBySource[source] = (summary.stashedBySource[source] ?? 0) + 1;
+      summary.stashedBySource[row.source] = (summary.stashedBySource[row.source] ?? 0) + 1;
     }
     if (dryRun) summary.rows!.push(...report.rows);
     options.onProgress?.({ done: summary.instancesSeen, total, propertiesStashed: summary.propertiesStashed });

@@ -6,7 +6,7 @@
  */
 import cliProgress from 'cli-progress';
 import { checkRequestedValues, coerceRequestedValues, stateAllowsChange, type CheckedValue } from '../core/property-checks.js';
-import type { InstanceRow, PropertyWrite } from '../store/index.js';
+import type { LiveInstance, PropertyWrite } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { withStore } from './db.js';
 import { CliError, EXIT } from './errors.js';
@@ -26,6 +26,8 @@ import {
 import { stateText } from './property-output.js';
 
 const PAGE = 200;
+
+const DELETED = 'deleted while hwstash checked it';
 
 export interface BulkOutcome {
   uuid: string;
@@ -73,7 +75,8 @@ function changesText(writes: readonly PropertyWrite[]): string {
   return writes.filter((w) => w.changed).map((w) => `${w.property}: ${stateText(w.old)} → ${stateText(w.new)}`).join(', ');
 }
 
-async function one(env: ChangeEnv, instance: InstanceRow, stored: Stored, wanted: Wanted[], dryRun: boolean): Promise<BulkOutcome> {
+async function one(env: ChangeEnv, live: LiveInstance, wanted: Wanted[], dryRun: boolean): Promise<BulkOutcome> {
+  const { instance, stored } = live;
   const uuid = instance.uuid;
   if (wanted.every((w) => stored[w.property].present && stored[w.property].raw === w.value)) {
     return { uuid, outcome: 'already', detail: 'every value is already so' };
@@ -82,15 +85,16 @@ async function one(env: ChangeEnv, instance: InstanceRow, stored: Stored, wanted
     return { uuid, outcome: 'skipped', detail: `vm_state ${instance.vmState ?? 'NULL'} (allowed: stopped, shelved, shelved_offloaded)` };
   }
   try {
-    const ev = await evaluateChange(env, instance, stored, wanted);
+    const ev = await evaluateChange(env, live, wanted);
     if (ev.problems.length) return { uuid, outcome: 'failed', detail: ev.problems.join('; '), exitCode: EXIT.invalidValue };
     if (dryRun) return { uuid, outcome: 'would-change', detail: changesText(plannedWrites(ev)) };
     const writes = await writeChange(env, ev, { source: 'set', reason: null });
     return { uuid, outcome: 'changed', detail: changesText(writes) };
   } catch (err) {
     if (!(err instanceof CliError) || err instanceof StashChangedError) throw err;
-    // A start of the instance since it was read is seen under the lock: skipped, not failed.
+    // A start or a delete of the instance since it was read is seen under the lock: skipped, not failed.
     if (err.exitCode === EXIT.notSetOrBadState) return { uuid, outcome: 'skipped', detail: err.message };
+    if (err.exitCode === EXIT.notFound) return { uuid, outcome: 'skipped', detail: DELETED };
     return { uuid, outcome: 'failed', detail: err.message, exitCode: err.exitCode };
   }
 }
@@ -99,22 +103,22 @@ async function one(env: ChangeEnv, instance: InstanceRow, stored: Stored, wanted
  * `one`, read and checked again while another writer (the agent stashing the instance) commits
  * between its checks and its write: the operator's value wins over the stash.
  */
-async function oneWinning(env: ChangeEnv, instance: InstanceRow, stored: Stored, wanted: Wanted[], dryRun: boolean, where: readonly CheckedValue[]): Promise<BulkOutcome> {
-  let current = { instance, stored };
+async function oneWinning(env: ChangeEnv, live: LiveInstance, wanted: Wanted[], dryRun: boolean, where: readonly CheckedValue[]): Promise<BulkOutcome> {
+  const uuid = live.instance.uuid;
+  let current = live;
   try {
     return await retryOnStashChange(async (n) => {
       if (n > 1) {
-        const again = await env.store.instance(instance.uuid);
-        const storedAgain = again ? await env.store.storedProperties(instance.uuid) : null;
-        if (!again || !storedAgain) return { uuid: instance.uuid, outcome: 'skipped', detail: 'deleted while hwstash checked it' };
-        if (!matches(storedAgain, where)) return { uuid: instance.uuid, outcome: 'skipped', detail: 'no longer matches --where (changed by another writer)' };
-        current = { instance: again, stored: storedAgain };
+        const again = await env.store.liveInstance(uuid);
+        if (!again) return { uuid, outcome: 'skipped', detail: DELETED };
+        if (!matches(again.stored, where)) return { uuid, outcome: 'skipped', detail: 'no longer matches --where (changed by another writer)' };
+        current = again;
       }
-      return one(env, current.instance, current.stored, wanted, dryRun);
+      return one(env, current, wanted, dryRun);
     });
   } catch (err) {
     if (!(err instanceof StashChangedError)) throw err;
-    return { uuid: instance.uuid, outcome: 'failed', detail: err.message, exitCode: err.exitCode };
+    return { uuid, outcome: 'failed', detail: err.message, exitCode: err.exitCode };
   }
 }
 
@@ -152,17 +156,17 @@ export async function runBulkSet(ctx: CliContext, opts: SetOptions): Promise<voi
         )
       : null;
     try {
-      bar?.start(await store.countInstancesOnHost(host), 0, { changed: 0, failed: 0 });
-      for await (const instance of store.eachInstanceOnHost(host, PAGE)) {
+      const ids = await store.instanceIdsOnHost(host);
+      bar?.start(ids.length, 0, { changed: 0, failed: 0 });
+      for await (const live of store.eachLiveInstance(ids.map((i) => i.uuid), { host, pageSize: PAGE })) {
         if (interrupted) {
           s.stoppedBy = 'interrupt';
           break;
         }
         s.seen += 1;
-        const stored = await store.storedProperties(instance.uuid);
-        if (stored && matches(stored, where)) {
+        if (matches(live.stored, where)) {
           s.matched += 1;
-          const outcome = await oneWinning(env, instance, stored, wanted, dryRun, where);
+          const outcome = await oneWinning(env, live, wanted, dryRun, where);
           s.instances.push(outcome);
           if (outcome.outcome === 'changed' || outcome.outcome === 'would-change') s.changed += 1;
           else if (outcome.outcome === 'already') s.already += 1;

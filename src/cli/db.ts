@@ -8,34 +8,29 @@ import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 
-/** The command's store (opened once by the context); an unreachable database is one line, exit 1. */
-export async function openStore(ctx: CliContext): Promise<Store> {
-  try {
-    return await ctx.store();
-  } catch (err) {
-    throw asCliError(err);
-  }
-}
-
-export function asCliError(err: unknown): unknown {
-  return err instanceof DatabaseUnavailableError || err instanceof MissingTableError ? new CliError(1, err.message) : err;
-}
-
-/** Run a command body, reporting an unreachable database as one line. */
+/**
+ * Run a command body with the command's store (opened once by the context, which reports a
+ * database it cannot reach as one line, exit 1): a database lost or a table missing on the way
+ * is reported the same way.
+ */
 export async function withStore<T>(ctx: CliContext, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(ctx);
+  const store = await ctx.store();
   try {
     return await fn(store);
   } catch (err) {
-    throw asCliError(err);
+    throw err instanceof DatabaseUnavailableError || err instanceof MissingTableError ? new CliError(1, err.message) : err;
   }
 }
 
+const EXIT_HELP = `
+Exit status: 0 ok, 1 error (the database cannot be reached, or a table hwstash needs is missing).`;
+
 export function registerDb(program: Command, ctx: CliContext): void {
-  const db = program.command('db').description("hwstash's own tables in the database, and Nova's for standalone use");
+  const db = program.command('db').description("hwstash's own tables in the database, and Nova's for standalone use").addHelpText('after', EXIT_HELP);
 
   db.command('migrate')
     .description("create or upgrade hwstash's own tables (hwstash_*); Nova's tables are never touched")
+    .addHelpText('after', EXIT_HELP)
     .action(async () => {
       await withStore(ctx, async (store) => {
         const result = await store.migrate();
@@ -49,6 +44,7 @@ export function registerDb(program: Command, ctx: CliContext): void {
 
   db.command('init-nova-schema')
     .description("create Nova's instances, instance_system_metadata and block_device_mapping tables where missing (embedded SQLite, demos, tests; a real Nova database already has them)")
+    .addHelpText('after', EXIT_HELP)
     .action(async () => {
       await withStore(ctx, async (store) => {
         const created = await store.initNovaSchema();
@@ -59,6 +55,7 @@ export function registerDb(program: Command, ctx: CliContext): void {
   db.command('status')
     .description("hwstash's schema version and whether Nova's tables are present")
     .option('--format <format>', 'table or json (default: table on a terminal, json otherwise)')
+    .addHelpText('after', EXIT_HELP)
     .action(async (opts: { format?: string }) => {
       const format = chooseFormat(opts.format, ctx.io.stdout);
       await withStore(ctx, async (store) => {

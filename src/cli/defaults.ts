@@ -9,9 +9,7 @@ import { defaultsForLine, defaultsForObject, type DefaultsOutputLine } from '../
 import { PROPERTY_NAMES } from '../core/properties.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
-import { chooseFormat, renderTable, writeJson } from './output.js';
-
-const collect = (v: string, acc: string[]) => [...acc, v];
+import { chooseFormat, collect, renderTable, writeJson } from './output.js';
 
 /** `k=v` items into an object; the first `=` splits, so values may contain `=`. */
 export function keyValues(items: string[], option: string): Record<string, string> {
@@ -46,6 +44,10 @@ export function registerDefaults(program: Command, ctx: CliContext): void {
     .option('--batch <file>', 'read JSON Lines from FILE (- for stdin) and write one JSON line per input line')
     .option('--format <format>', 'table or json (default: table on a terminal, json otherwise)')
     .addHelpText('after', `
+Exit status: 0 every property resolved (with --batch: every line was answered, each with its own
+errors); 1 a property did not resolve, or an error (e.g. the --batch file cannot be read); 4 a
+--property or --conf that is not key=value.
+
 Examples:
   hwstash defaults --property os_distro=win10 --property hw_machine_type=q35
   hwstash defaults --property os_distro=fedora36 --virt-type qemu --conf spice.enabled=true --format json

@@ -29,12 +29,12 @@ function noDomain(ctx: CliContext, uuid: string): CliError {
   return new CliError(EXIT.notFound, `instance ${uuid} has no libvirt domain at ${ctx.settings().libvirt.connectionUri}: nothing to compare (the agent builds one at unshelve)`);
 }
 
-async function planFor(ctx: CliContext, store: Store, uuid: string): Promise<{ plan: DomainPlan; hv: Hypervisor }> {
-  const { instance } = await liveInstance(store, uuid);
+async function planFor(ctx: CliContext, store: Store, uuid: string): Promise<DomainPlan> {
+  const live = await liveInstance(store, uuid);
   const hv = await libvirt(ctx, 'the domain cannot be read');
-  const plan = await domainSyncFor(ctx, store, hv).plan(instance.uuid);
-  if (!plan || plan.currentXml === null) throw noDomain(ctx, instance.uuid);
-  return { plan, hv };
+  const plan = await domainSyncFor(ctx, store, hv).plan(live.instance.uuid, { live });
+  if (!plan || plan.currentXml === null) throw noDomain(ctx, live.instance.uuid);
+  return plan;
 }
 
 export function registerDomain(program: Command, ctx: CliContext): void {
@@ -61,7 +61,7 @@ Examples:
     .action(async (uuid: string, opts: { format?: string }) => {
       const format = chooseFormat(opts.format, ctx.io.stdout);
       await withStore(ctx, async (store) => {
-        const { plan } = await planFor(ctx, store, uuid);
+        const plan = await planFor(ctx, store, uuid);
         const current = plan.currentXml!;
         const inSync = plan.changes.length === 0;
         const diff = inSync ? '' : unifiedDiff(plan.uuid, current, plan.targetXml);
@@ -107,12 +107,13 @@ Examples:
       const format = chooseFormat(opts.format, ctx.io.stdout);
       const dryRun = opts.dryRun ?? false;
       await withStore(ctx, async (store) => {
-        const { instance } = await liveInstance(store, uuid);
+        const live = await liveInstance(store, uuid);
+        const { instance } = live;
         if (!dryRun) requireAllowedState(instance, 'domain sync');
         const hv = await libvirt(ctx, dryRun ? 'the domain cannot be read' : 'nothing defined');
         let result;
         try {
-          result = await domainSyncFor(ctx, store, hv).follow(instance.uuid, { dryRun });
+          result = await domainSyncFor(ctx, store, hv).follow(instance.uuid, { dryRun, live });
         } catch (err) {
           if (err instanceof UnsupportedDomainError) {
             throw new CliError(EXIT.invalidValue, `instance ${instance.uuid}: the definition that follows the stash cannot run on this host, nothing defined: ${err.problems.map((p) => p.message).join('; ')}`);

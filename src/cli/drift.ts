@@ -5,13 +5,13 @@
  */
 import type { Command } from 'commander';
 import { InstanceGoneError } from '../agent/domain-sync.js';
-import { checkAgainstDomainCapabilities, checkMachineOnHost, emptyFindings, mergeFindings, type HostFindings } from '../core/property-checks.js';
+import type { HostFindings } from '../core/property-checks.js';
 import { PROPERTY_NAMES, type PropertyName } from '../core/properties.js';
-import type { InstanceRow, Store } from '../store/index.js';
+import type { LiveInstance, Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { withStore } from './db.js';
 import { CliError, EXIT } from './errors.js';
-import { LibvirtLink, domainCapabilities, domainSyncFor, hostCapabilities } from './libvirt-link.js';
+import { LibvirtLink, capabilityFindings, domainSyncFor } from './libvirt-link.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 import { guestPlatform, type Stored } from './property-change.js';
 
@@ -57,41 +57,30 @@ function storeFindings(stored: Stored): DriftFinding[] {
   return out;
 }
 
-async function hostFindings(ctx: CliContext, store: Store, link: LibvirtLink, instance: InstanceRow, stored: Stored): Promise<HostFindings | null> {
-  const domainXml = await link.call((hv) => hv.persistentXml(instance.uuid));
+/** The stash against this host's libvirt; null when libvirt could not be asked. */
+async function hostFindings(ctx: CliContext, link: LibvirtLink, live: LiveInstance, domainXml: string | null): Promise<HostFindings | null> {
   if (link.unavailable) return null;
-  const platform = await guestPlatform({ store, profile: ctx.profile() }, instance, stored, domainXml);
-  let findings = emptyFindings();
-  const machine = stored.hw_machine_type;
-  if (machine.present && machine.value) {
-    const host = await hostCapabilities(link);
-    if (host?.caps) findings = mergeFindings(findings, checkMachineOnHost(host.caps, platform.arch, machine.value));
-    else if (host) findings.notChecked.push({ property: 'hw_machine_type', message: host.notChecked });
-  }
-  if (findings.unsupported.length === 0) {
-    const values = PROPERTY_NAMES.filter((n) => stored[n].present && stored[n].value !== null).map((n) => ({ property: n, value: stored[n].value, changed: true }));
-    const dom = await domainCapabilities(link, ctx.profile(), platform.arch, platform.machine);
-    if (dom?.caps) findings = mergeFindings(findings, checkAgainstDomainCapabilities(values, dom.caps));
-    else if (dom) findings.notChecked.push({ property: null, message: dom.notChecked });
-  }
-  return findings;
+  const { stored } = live;
+  const platform = guestPlatform(ctx.profile(), live, domainXml);
+  const values = PROPERTY_NAMES.filter((n) => stored[n].present && stored[n].value !== null).map((n) => ({ property: n, value: stored[n].value, changed: true }));
+  return capabilityFindings(link, ctx.profile(), platform.arch, platform.machine, values);
 }
 
-async function instanceDrift(ctx: CliContext, store: Store, link: LibvirtLink, instance: InstanceRow): Promise<InstanceDrift | null> {
-  const stored = await store.storedProperties(instance.uuid);
-  if (!stored) return null; // deleted since the page was read
+async function instanceDrift(ctx: CliContext, store: Store, link: LibvirtLink, live: LiveInstance): Promise<InstanceDrift | null> {
+  const { instance, stored } = live;
   const findings = storeFindings(stored);
   const result: InstanceDrift = { uuid: instance.uuid, vmState: instance.vmState, compared: 'unknown', findings, notChecked: [] };
   const hv = await link.hypervisor();
   if (!hv) return result;
-  const host = await hostFindings(ctx, store, link, instance, stored);
+  const persistentXml = await link.call((h) => h.persistentXml(instance.uuid));
+  const host = await hostFindings(ctx, link, live, persistentXml);
   if (!host) return result;
   for (const [kind, list] of [['unsupported', host.unsupported], ['deprecated', host.warnings]] as const) {
     for (const f of list) findings.push({ property: f.property, kind, stashed: f.property ? stored[f.property].value : null, domain: null, detail: f.message });
   }
   result.notChecked = host.notChecked.map((f) => f.message);
   try {
-    const verified = await link.call(() => domainSyncFor(ctx, store, hv).verify(instance.uuid));
+    const verified = await link.call(() => domainSyncFor(ctx, store, hv).verify(instance.uuid, { live, persistentXml }));
     if (!verified) return result;
     result.compared = verified.compared;
     for (const d of verified.drift) {
@@ -113,8 +102,9 @@ async function instanceDrift(ctx: CliContext, store: Store, link: LibvirtLink, i
 export async function driftReport(ctx: CliContext, store: Store, host: string): Promise<DriftReport> {
   const link = new LibvirtLink(ctx, { required: false, consequence: 'domains and capabilities not checked; only the database is' });
   const report: DriftReport = { host, libvirt: 'checked', instances: 0, withFindings: 0, byKind: {}, drift: [] };
-  for await (const instance of store.eachInstanceOnHost(host, PAGE)) {
-    const d = await instanceDrift(ctx, store, link, instance);
+  const ids = await store.instanceIdsOnHost(host);
+  for await (const live of store.eachLiveInstance(ids.map((i) => i.uuid), { host, pageSize: PAGE })) {
+    const d = await instanceDrift(ctx, store, link, live);
     if (!d) continue;
     report.instances += 1;
     if (d.findings.length === 0) continue;

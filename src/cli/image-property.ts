@@ -11,7 +11,7 @@ import type { CliContext } from './context.js';
 import { withStore } from './db.js';
 import { CliError, EXIT } from './errors.js';
 import { changeEnv, parseProperties, type ChangeOptions, type SetOptions } from './property-args.js';
-import { chooseFormat, renderTable, writeJson, type Format } from './output.js';
+import { chooseFormat, collect, renderTable, writeJson, type Format } from './output.js';
 import {
   checkedWanted,
   domainDiff,
@@ -30,8 +30,6 @@ import {
 } from './property-change.js';
 import { historyTable, storedJson, storedText, writesJson, writesTable } from './property-output.js';
 import { RevertEntryError, revertPlan } from './revert-plan.js';
-
-const collect = (v: string, acc: string[]) => [...acc, v];
 
 function requestedText(items: readonly string[]): string {
   return items.join(' ');
@@ -99,14 +97,15 @@ async function setOne(ctx: CliContext, uuid: string, opts: SetOptions): Promise<
     // now) is read, checked and written over again: the operator's value wins. A revert is not
     // retried: what "the latest write" is may have changed with it.
     await retryOnStashChange(async () => {
-      const { instance, stored } = await liveInstance(store, uuid).catch((err: unknown) => {
+      const live = await liveInstance(store, uuid).catch((err: unknown) => {
         if (err instanceof CliError && requested) throw new CliError(err.exitCode, `${err.message} (requested: ${requested})`);
         throw err;
       });
+      const { instance } = live;
       requireAllowedState(instance, command, requested);
       env ??= changeEnv(ctx, store, opts, command);
       const wanted = checkedWanted(instance.uuid, parseProperties(opts.property, '--property', `instance ${instance.uuid}`), env.profile);
-      const ev = await evaluateChange(env, instance, stored, wanted);
+      const ev = await evaluateChange(env, live, wanted);
       await applyChange(env, ev, opts, format, 'set', 'set');
     });
   });
@@ -125,7 +124,8 @@ async function revert(ctx: CliContext, uuid: string, opts: RevertOptions): Promi
   }
   await withStore(ctx, async (store) => {
     const command = 'image-property revert';
-    const { instance, stored } = await liveInstance(store, uuid);
+    const live = await liveInstance(store, uuid);
+    const { instance } = live;
     requireAllowedState(instance, command);
     let plan;
     try {
@@ -148,7 +148,7 @@ async function revert(ctx: CliContext, uuid: string, opts: RevertOptions): Promi
       if (t.value === null) return { property: t.property, value: null, remove: false };
       return checked.find((c) => c.property === t.property)!;
     });
-    const ev = await evaluateChange(env, instance, stored, wanted);
+    const ev = await evaluateChange(env, live, wanted);
     const entries = plan.undone.map((h) => h.id);
     const heading = `revert of history entr${entries.length === 1 ? 'y' : 'ies'} ${entries.join(', ')}`;
     await applyChange(env, ev, { ...opts, reason: opts.reason ?? `revert of history entries ${entries.join(', ')}` }, format, 'revert', heading);
@@ -267,8 +267,10 @@ stored (VirtualE1000 → e1000).
 With --all, each matching instance is checked and changed in its own transaction; instances in
 other states are skipped and listed; the summary says what was done. Interrupting it (Ctrl-C)
 finishes the instance at hand and stops (exit 130): every instance is either changed or
-untouched, and running the same command again finishes the rest. Exit status: 0 when every
-matching instance was changed or already so, else the failures' exit code (1 when they differ).
+untouched, and running the same command again finishes the rest. Exit status: 0 when no
+matching instance failed (each was changed, already so, or skipped), else the failures' exit code
+(1 when they differ); 4, 5 or 6 for a bad --property or --where before any instance is looked at;
+130 when interrupted.
 
 Examples:
   hwstash image-property set 0b6a1c7e-8d51-4a4e-9f27-1c5e0f6c2d10 --property hw_disk_bus=virtio

@@ -1,16 +1,18 @@
 /**
  * The operator commands' way to libvirt: opened once, and when it cannot be reached either the
  * command is refused (the host check cannot run) or, with `--skip-host-check`, warned about once
- * and treated as absent. Also gathers what this host's libvirt says it can run.
+ * and treated as absent. Also checks values against what this host's libvirt says it can run.
  */
-import { DomainSync } from '../agent/domain-sync.js';
-import {
-  parseDomainCapabilities,
-  parseHostCapabilities,
-  type DomainCapabilities,
-  type HostCapabilities,
-} from '../core/capabilities.js';
+import { DomainSync, domainCapabilitiesOf, hostCapabilitiesOf } from '../agent/domain-sync.js';
 import type { DomainFacts, HostProfile } from '../core/inputs.js';
+import {
+  checkAgainstDomainCapabilities,
+  checkMachineOnHost,
+  emptyFindings,
+  mergeFindings,
+  type HostFindings,
+  type ValueToCheck,
+} from '../core/property-checks.js';
 import { Hypervisor, isHypervisorError, type HypervisorError } from '../hypervisor/index.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
@@ -105,45 +107,32 @@ export function domainFactsFor(ctx: CliContext): (uuid: string) => Promise<Domai
   };
 }
 
-export type CapabilitiesAnswer<T> = { caps: T } | { caps: null; notChecked: string };
-
-/** The host capabilities, or why they are not available. null when libvirt is unreachable. */
-export async function hostCapabilities(link: LibvirtLink): Promise<CapabilitiesAnswer<HostCapabilities> | null> {
-  try {
-    const xml = await link.call((hv) => hv.capabilities());
-    return xml === null ? null : { caps: parseHostCapabilities(xml) };
-  } catch (err) {
-    if (isHypervisorError(err, 'unsupported') || isHypervisorError(err, 'invalid')) {
-      return { caps: null, notChecked: `host capabilities unavailable from ${link.uri}: ${err.libvirtMessage}` };
-    }
-    throw err;
-  }
-}
-
 /**
- * The domain capabilities of this host's QEMU for a guest's arch and machine type, or why they
- * are not available (a virt type without them, libvirt's test driver, a machine type or arch
- * this QEMU lacks). null when libvirt is unreachable.
+ * Values against what this host's libvirt can run: a machine type among them against the host's
+ * machine list, then the device values against the domain capabilities of `machine` (QEMU's
+ * default when null) on `arch`. What libvirt cannot describe is a "not checked" finding; what it
+ * cannot be asked (unreachable, and not required) is left out.
  */
-export async function domainCapabilities(
+export async function capabilityFindings(
   link: LibvirtLink,
   profile: HostProfile,
   arch: string,
   machine: string | null,
-): Promise<CapabilitiesAnswer<DomainCapabilities> | null> {
-  const what = `machine ${machine ?? "QEMU's default"}, arch ${arch}`;
-  if (profile.virtType !== 'kvm' && profile.virtType !== 'qemu') {
-    return { caps: null, notChecked: `[libvirt] virt_type ${profile.virtType} has no QEMU domain capabilities: device values not checked (${what})` };
+  values: readonly ValueToCheck[],
+): Promise<HostFindings> {
+  let findings = emptyFindings();
+  const machineValue = values.find((v) => v.property === 'hw_machine_type')?.value ?? null;
+  if (machineValue !== null) {
+    const host = await link.call((hv) => hostCapabilitiesOf(hv));
+    if (host?.caps) findings = mergeFindings(findings, checkMachineOnHost(host.caps, arch, machineValue));
+    else if (host) findings.notChecked.push({ property: 'hw_machine_type', message: `hw_machine_type=${machineValue}: ${host.notChecked}` });
   }
-  try {
-    const xml = await link.call((hv) =>
-      hv.domainCapabilities({ virtType: profile.virtType, arch, ...(machine ? { machine } : {}) }),
-    );
-    return xml === null ? null : { caps: parseDomainCapabilities(xml) };
-  } catch (err) {
-    if (isHypervisorError(err, 'unsupported') || isHypervisorError(err, 'invalid')) {
-      return { caps: null, notChecked: `domain capabilities (${what}) unavailable from ${link.uri}: ${err.libvirtMessage}; device values not checked` };
-    }
-    throw err;
+  // A machine type this host lacks was refused above; its domain capabilities do not exist.
+  if (findings.unsupported.length === 0 && values.some((v) => v.property !== 'hw_machine_type')) {
+    const query = { virtType: profile.virtType, arch, ...(machine ? { machine } : {}) };
+    const dom = await link.call((hv) => domainCapabilitiesOf(hv, query));
+    if (dom?.caps) findings = mergeFindings(findings, checkAgainstDomainCapabilities(values, dom.caps));
+    else if (dom) findings.notChecked.push({ property: null, message: dom.notChecked });
   }
+  return findings;
 }

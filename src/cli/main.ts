@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { CliContext, type CliIO } from './context.js';
 import { CliError } from './errors.js';
+import { collect } from './output.js';
 import { registerAgent } from './agent.js';
 import { registerDefaults } from './defaults.js';
 import { registerImageProperty } from './image-property.js';
@@ -24,7 +25,7 @@ export function processIO(): CliIO {
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('hwstash')
     .description("Keeps OpenStack guests' virtual hardware stable: stashes each instance's device buses and models in Nova's database and makes libvirt follow them.")
-    .option('--config-file <file>', 'configuration file (repeatable; later files override earlier ones). Default: /etc/nova/nova.conf then /etc/hwstash/hwstash.conf, else the embedded defaults', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--config-file <file>', 'configuration file (repeatable; later files override earlier ones). Default: /etc/nova/nova.conf then /etc/hwstash/hwstash.conf, else the embedded defaults', collect, [] as string[])
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
@@ -62,8 +63,9 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
 
 function report(err: unknown, ctx: CliContext): number {
   if (err instanceof CommanderError) {
-    // Help and version are "errors" to commander; usage mistakes are already printed.
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : err.exitCode || 1;
+    // Help and version are "errors" to commander carrying exit code 0; usage mistakes (and a
+    // missing subcommand, for which commander shows the help) carry 1 and are already printed.
+    return err.exitCode;
   }
   if (err instanceof CliError) {
     ctx.io.stderr.write(`hwstash: ${err.message}\n`);

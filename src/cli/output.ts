@@ -15,6 +15,11 @@ export function chooseFormat(requested: string | undefined, out: Out): Format {
   throw new CliError(1, `--format: ${JSON.stringify(requested)} is not allowed; allowed: table, json`);
 }
 
+/** Commander's accumulator for a repeatable option (`--property a=1 --property b=2`). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 export function writeJson(out: Writable, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
 }

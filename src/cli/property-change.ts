@@ -9,12 +9,9 @@ import { domainIdentity, machineSatisfies, type Stash } from '../core/domain-xml
 import { ImageMetaError, coerceImageProps } from '../core/image-meta.js';
 import type { HostProfile } from '../core/inputs.js';
 import {
-  checkAgainstDomainCapabilities,
-  checkMachineOnHost,
   checkRequestedValues,
   emptyFindings,
   machineTypeUpdateProblem,
-  mergeFindings,
   stateProblem,
   type HostFindings,
   type RequestedValue,
@@ -22,11 +19,11 @@ import {
 } from '../core/property-checks.js';
 import { CoercionError, FIELD_TYPES, PROPERTY_NAMES, coerceField, type PropertyName } from '../core/properties.js';
 import { resolve } from '../core/resolve.js';
-import type { InstanceRow, PropertyWrite, Store, StoredProperty } from '../store/index.js';
+import { InstanceNotFoundError, type InstanceRow, type LiveInstance, type PropertyWrite, type Store, type StoredProperty } from '../store/index.js';
 import { imagePropertiesFromSysmeta, sysmetaDict } from '../store/sysmeta.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import { domainCapabilities, domainSyncFor, hostCapabilities, type LibvirtLink } from './libvirt-link.js';
+import { capabilityFindings, domainSyncFor, type LibvirtLink } from './libvirt-link.js';
 
 /** What the operator wants for one property: a value (null: "no such device") or no row at all. */
 export interface Wanted {
@@ -50,9 +47,8 @@ export interface ChangeEnv {
 
 export type Stored = Record<PropertyName, StoredProperty>;
 
-export interface Evaluation {
-  instance: InstanceRow;
-  stored: Stored;
+/** The change checked against the instance as read (`LiveInstance`), which the write re-checks. */
+export interface Evaluation extends LiveInstance {
   wanted: Wanted[];
   /** Refused values (exit 6), each naming the property, the value and what is allowed. */
   problems: string[];
@@ -65,12 +61,11 @@ export function notFound(uuid: string, store: Store): CliError {
   return new CliError(EXIT.notFound, `instance ${uuid} not found: no live instance with this uuid in ${store.where}`);
 }
 
-/** The instance, live, or exit 2. */
-export async function liveInstance(store: Store, uuid: string): Promise<{ instance: InstanceRow; stored: Stored }> {
-  const instance = await store.instance(uuid);
-  const stored = instance ? await store.storedProperties(uuid) : null;
-  if (!instance || !stored) throw notFound(uuid, store);
-  return { instance, stored };
+/** The instance, live, with its system_metadata, or exit 2. */
+export async function liveInstance(store: Store, uuid: string): Promise<LiveInstance> {
+  const live = await store.liveInstance(uuid);
+  if (!live) throw notFound(uuid, store);
+  return live;
 }
 
 /** Exit 3 unless the vm_state allows a change. */
@@ -107,28 +102,24 @@ function canonicalArch(raw: string | null | undefined): string | null {
  * The arch and machine type a guest runs on: the domain's arch, else the image's, the
  * instance's, the host's; the stashed machine type, else the domain's, else the resolver's default.
  */
-export async function guestPlatform(
-  env: { store: Store; profile: HostProfile },
-  instance: InstanceRow,
-  stored: Stored,
-  domainXml: string | null,
-): Promise<{ arch: string; machine: string | null }> {
+export function guestPlatform(profile: HostProfile, live: LiveInstance, domainXml: string | null): { arch: string; machine: string | null } {
+  const { instance, stored } = live;
   const identity = domainXml ? domainIdentity(domainXml) : null;
-  const image = imagePropertiesFromSysmeta(sysmetaDict(await env.store.systemMetadata(instance.uuid))).properties;
+  const image = imagePropertiesFromSysmeta(sysmetaDict(live.sysmeta)).properties;
   let imageArch: string | null = null;
   try {
     imageArch = coerceImageProps(image).hw_architecture ?? null;
   } catch (err) {
     if (!(err instanceof ImageMetaError)) throw err;
   }
-  const arch = identity?.arch ?? imageArch ?? canonicalArch(instance.architecture) ?? env.profile.arch;
+  const arch = identity?.arch ?? imageArch ?? canonicalArch(instance.architecture) ?? profile.arch;
   const stashed = stored.hw_machine_type;
   let machine = stashed.present && stashed.value ? stashed.value : identity?.machine ?? null;
   if (machine === null) {
     const resolution = resolve({
       imageProperties: image,
       instance: { vmMode: instance.vmMode },
-      host: { ...env.profile, arch },
+      host: { ...profile, arch },
       osinfo: null,
     });
     machine = resolution.properties.hw_machine_type?.value ?? null;
@@ -141,7 +132,8 @@ export async function guestPlatform(
  * guards, then this host's capabilities for the machine type and arch the guest will run on.
  * With a new machine type the values that stay are checked too: they must run on it as well.
  */
-export async function evaluateChange(env: ChangeEnv, instance: InstanceRow, stored: Stored, wanted: Wanted[]): Promise<Evaluation> {
+export async function evaluateChange(env: ChangeEnv, live: LiveInstance, wanted: Wanted[]): Promise<Evaluation> {
+  const { instance, stored } = live;
   const uuid = instance.uuid;
   const problems: string[] = [];
   let findings = emptyFindings();
@@ -150,7 +142,7 @@ export async function evaluateChange(env: ChangeEnv, instance: InstanceRow, stor
   if (newMachine !== null && !env.force && stashedMachine) {
     const problem = machineTypeUpdateProblem(stashedMachine, newMachine, 'stash');
     // Refused whatever libvirt would say: do not make its absence the answer.
-    if (problem) return { instance, stored, wanted, problems: [problem], findings, domainXml: null };
+    if (problem) return { ...live, wanted, problems: [problem], findings, domainXml: null };
   }
 
   const useLibvirt = !env.skipHostCheck;
@@ -162,33 +154,23 @@ export async function evaluateChange(env: ChangeEnv, instance: InstanceRow, stor
   }
 
   if (useLibvirt) {
-    const platform = await guestPlatform(env, instance, stored, domainXml);
+    const platform = guestPlatform(env.profile, live, domainXml);
     const machine = newMachine ?? platform.machine;
-    const machineChanges = newMachine !== null && newMachine !== platform.machine;
-    if (newMachine !== null) {
-      const host = await hostCapabilities(env.link);
-      if (host && host.caps) findings = mergeFindings(findings, checkMachineOnHost(host.caps, platform.arch, newMachine));
-      else if (host) findings.notChecked.push({ property: 'hw_machine_type', message: `hw_machine_type=${newMachine}: ${host.notChecked}` });
-    }
     const values: ValueToCheck[] = wanted
       .filter((w) => !w.remove && w.value !== null)
       .map((w) => ({ property: w.property, value: w.value, changed: true }));
-    if (machineChanges) {
+    // With a new machine type the values that stay must run on it too.
+    if (newMachine !== null && newMachine !== platform.machine) {
       for (const name of PROPERTY_NAMES) {
         const s = stored[name];
         if (wanted.some((w) => w.property === name) || !s.present || s.value === null) continue;
         values.push({ property: name, value: s.value, changed: false });
       }
     }
-    // A machine type this host lacks was refused above; its domain capabilities do not exist.
-    if (findings.unsupported.length === 0 && values.some((v) => v.property !== 'hw_machine_type')) {
-      const dom = await domainCapabilities(env.link, env.profile, platform.arch, machine);
-      if (dom && dom.caps) findings = mergeFindings(findings, checkAgainstDomainCapabilities(values, dom.caps));
-      else if (dom) findings.notChecked.push({ property: null, message: dom.notChecked });
-    }
+    findings = await capabilityFindings(env.link, env.profile, platform.arch, machine, values);
   }
   problems.push(...findings.unsupported.map((f) => f.message));
-  return { instance, stored, wanted, problems, findings, domainXml };
+  return { ...live, wanted, problems, findings, domainXml };
 }
 
 /** Say what was not checked and what will not last, on stderr. */
@@ -265,19 +247,26 @@ export async function writeChange(
   options: { source: 'set' | 'revert'; reason: string | null },
 ): Promise<PropertyWrite[]> {
   const uuid = ev.instance.uuid;
-  const result = await env.store.writeProperties(
-    uuid,
-    ev.wanted.map((w) => (w.remove ? { property: w.property, remove: true as const } : { property: w.property, value: w.value })),
-    {
-      source: options.source,
-      actor: actor(env.ctx, env.command),
-      reason: options.reason,
-      check: (instance, storedNow) => {
-        requireAllowedState(instance, env.command);
-        if (!sameStored(storedNow, ev.stored)) throw new StashChangedError(uuid);
+  let result;
+  try {
+    result = await env.store.writeProperties(
+      uuid,
+      ev.wanted.map((w) => (w.remove ? { property: w.property, remove: true as const } : { property: w.property, value: w.value })),
+      {
+        source: options.source,
+        actor: actor(env.ctx, env.command),
+        reason: options.reason,
+        check: (instance, storedNow) => {
+          requireAllowedState(instance, env.command);
+          if (!sameStored(storedNow, ev.stored)) throw new StashChangedError(uuid);
+        },
       },
-    },
-  );
+    );
+  } catch (err) {
+    // Deleted since it was checked: found no more under the lock, nothing written.
+    if (err instanceof InstanceNotFoundError) throw notFound(uuid, env.store);
+    throw err;
+  }
   await announce(env, uuid, result.writes, options.source);
   return result.writes;
 }
@@ -325,7 +314,7 @@ export function proposedStash(ev: Evaluation): Stash {
 export async function domainDiff(env: ChangeEnv, ev: Evaluation): Promise<{ diff: string | null; notes: string[] }> {
   const hv = await env.link.hypervisor();
   if (!hv) return { diff: null, notes: [] };
-  const plan = await env.link.call(() => domainSyncFor(env.ctx, env.store, hv).plan(ev.instance.uuid, { stash: proposedStash(ev) }));
+  const plan = await env.link.call(() => domainSyncFor(env.ctx, env.store, hv).plan(ev.instance.uuid, { stash: proposedStash(ev), live: ev }));
   if (!plan || plan.currentXml === null) return { diff: null, notes: [] };
   const diff = plan.currentXml === plan.targetXml ? '' : unifiedDiff(ev.instance.uuid, plan.currentXml, plan.targetXml);
   return { diff, notes: plan.unsupported.map((p) => `the rewritten domain would not run here: ${p.message}`) };

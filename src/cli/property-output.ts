@@ -1,5 +1,4 @@
 /** How the image-property commands show stored values and changes, as tables and as JSON. */
-import type { PropertyName } from '../core/properties.js';
 import type { HistoryRecord, PropertyWrite, StoredProperty } from '../store/index.js';
 import { renderTable } from './output.js';
 
@@ -46,5 +45,3 @@ export function historyTable(history: readonly HistoryRecord[]): string {
     ]),
   );
 }
-
-export type StoredMap = Record<PropertyName, StoredProperty>;

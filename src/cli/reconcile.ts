@@ -5,14 +5,14 @@
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { reconcileHost, type ReconcileSummary } from '../agent/reconcile.js';
-import type { DomainFacts } from '../core/inputs.js';
+import { reconcileHost, type ReconcileOptions, type ReconcileSummary } from '../agent/reconcile.js';
+import { checkUuid } from '../hypervisor/arguments.js';
+import { isHypervisorError } from '../hypervisor/index.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 import { withStore } from './db.js';
-
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+import { actor } from './property-change.js';
 
 interface ReconcileCliOptions {
   host?: string;
@@ -21,16 +21,20 @@ interface ReconcileCliOptions {
   format?: string;
 }
 
-/** Until the hypervisor is wired in, instances are resolved as if they had no domain. */
-export type DomainFactsSource = (uuid: string) => Promise<DomainFacts | null>;
-const noDomain: DomainFactsSource = async () => null;
-
-function operator(ctx: CliContext): string {
-  const user = ctx.io.env['SUDO_USER'] || ctx.io.env['USER'] || ctx.io.env['LOGNAME'] || 'unknown';
-  return `${user} (hwstash reconcile)`;
+/**
+ * The --instance uuid in the canonical 8-4-4-4-12 form Nova stores, lower-cased; another
+ * spelling (without hyphens, say) could never match a row and would only answer "not found".
+ */
+function instanceUuid(value: string): string {
+  try {
+    return checkUuid('reconcile', value);
+  } catch (err) {
+    if (!isHypervisorError(err, 'invalid')) throw err;
+    throw new CliError(1, `--instance: ${JSON.stringify(value)} is not an instance uuid (expected the 8-4-4-4-12 hexadecimal form)`);
+  }
 }
 
-export function registerReconcile(program: Command, ctx: CliContext, domainFacts: DomainFactsSource = noDomain): void {
+export function registerReconcile(program: Command, ctx: CliContext, domainFacts: ReconcileOptions['domainFacts']): void {
   program
     .command('reconcile')
     .description('stash the missing properties of every live instance on a host (what the agent does at start)')
@@ -49,9 +53,7 @@ Examples:
   hwstash reconcile --instance 0b6a1c7e-8d51-4a4e-9f27-1c5e0f6c2d10`)
     .action(async (opts: ReconcileCliOptions) => {
       const format = chooseFormat(opts.format, ctx.io.stdout);
-      if (opts.instance !== undefined && !UUID.test(opts.instance)) {
-        throw new CliError(1, `--instance: ${JSON.stringify(opts.instance)} is not an instance uuid`);
-      }
+      const instance = opts.instance === undefined ? undefined : instanceUuid(opts.instance);
       if (opts.host !== undefined && opts.host.trim() === '') throw new CliError(1, '--host: must not be empty');
       const settings = ctx.settings();
       const host = opts.host ?? settings.host;
@@ -73,8 +75,8 @@ Examples:
             domainFacts,
             batchSize: settings.hwstash.batchSize,
             dryRun: opts.dryRun ?? false,
-            instanceUuid: opts.instance?.toLowerCase(),
-            actor: operator(ctx),
+            instanceUuid: instance,
+            actor: actor(ctx, 'reconcile'),
             onProgress: (p) => {
               if (!bar) return;
               if (p.done === 0) bar.start(p.total, 0, { stashed: 0 });

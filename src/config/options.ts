@@ -71,7 +71,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   }),
   opt('DEFAULT', 'control_exchange', NON_EMPTY, 'nova', 'The exchange Nova sends its notifications to.'),
   opt('DEFAULT', 'state_path', NON_EMPTY, '/var/lib/nova', "Nova's top-level state directory (nova.conf refers to it as $state_path)."),
-  opt('DEFAULT', 'instances_path', NON_EMPTY, '/var/lib/nova/instances', "Where Nova keeps instance disks (<instances_path>/<uuid>/disk); used when hwstash builds a domain for an unshelved instance."),
+  opt('DEFAULT', 'instances_path', NON_EMPTY, '$state_path/instances', "Where Nova keeps instance disks (<instances_path>/<uuid>/disk); used when hwstash builds a domain for an unshelved instance."),
   opt('DEFAULT', 'instance_name_template', NON_EMPTY, 'instance-%08x', "Nova's domain name template; %08x (or %d, %x) is the instance's database id."),
   opt('DEFAULT', 'pointer_model', { kind: 'choice', choices: POINTER_MODEL_OPTIONS, emptyIsNull: true }, 'usbtablet', 'Generic pointer device of guests (decides hw_pointer_model and hw_input_bus).'),
   opt('database', 'connection', STRING, null, "SQLAlchemy URL of Nova's cell database (mysql+pymysql://…, postgresql://…, sqlite:///…).", {
@@ -79,7 +79,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: 'a SQLite file hwstash.sqlite in [hwstash] state_dir',
   }),
   opt('libvirt', 'virt_type', { kind: 'choice', choices: VIRT_TYPES }, 'kvm', 'Libvirt domain type; decides the allowed buses and the driver defaults.'),
-  opt('libvirt', 'connection_uri', STRING, '', "Libvirt connection URI; empty means the default for virt_type (qemu:///system, lxc:///, vz:///system)."),
+  opt('libvirt', 'connection_uri', STRING, '', "Libvirt connection URI; empty means the default for virt_type (qemu:///system, lxc:///, parallels:///system)."),
   opt('libvirt', 'hw_machine_type', { kind: 'list' }, [], 'Default machine type per architecture, as arch=machine entries (x86_64=q35,aarch64=virt).'),
   opt('libvirt', 'use_virtio_for_bridges', BOOL, true, 'Use virtio network interfaces where neither the image nor libosinfo names a model.'),
   opt('libvirt', 'rng_dev_path', NON_EMPTY, '/dev/urandom', 'Host file behind the guests\' virtio RNG device.'),
@@ -106,7 +106,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('hwstash', 'queue', NON_EMPTY, 'hwstash.{host}', "hwstash's own durable queue; {host} is replaced by [DEFAULT] host. Never nova-compute's queues."),
   opt('hwstash', 'dead_letter_queue', NON_EMPTY, 'hwstash.{host}.dead', 'Where messages that cannot be processed go, with the reason; {host} as for queue.'),
   opt('hwstash', 'metrics_address', { kind: 'address' }, '127.0.0.1:9465', 'host:port of the /healthz and /metrics listener; empty disables it.'),
-  opt('hwstash', 'start_domains', BOOL, false, 'Start the domain after power-on/unshelve rewrites (standalone hosts and demos; with Nova, Nova starts it).'),
+  opt('hwstash', 'start_domains', BOOL, false, 'Build a missing domain at unshelve and start domains after power-on/unshelve rewrites (standalone hosts and demos; with Nova, Nova builds and starts them).'),
   opt('hwstash', 'batch_size', { kind: 'int', min: 1, max: 10000 }, 200, 'Instances per stash transaction.'),
   opt('hwstash', 'prefetch', { kind: 'int', min: 1, max: 1000 }, 32, 'Messages in flight per consumer (AMQP prefetch).'),
   opt('hwstash', 'log_level', { kind: 'choice', choices: LOG_LEVELS }, 'info', 'Log level.'),
@@ -119,12 +119,6 @@ const BY_ID = new Map(OPTIONS.map((o) => [`${o.section}.${o.name}`, o]));
 /** The spec of `[section] name`, or undefined when hwstash does not read that option. */
 export function findOption(section: string, name: string): OptionSpec | undefined {
   return BY_ID.get(`${section}.${name}`);
-}
-
-export function optionSpec(section: string, name: string): OptionSpec {
-  const spec = findOption(section, name);
-  if (!spec) throw new Error(`no option [${section}] ${name} in the option table`);
-  return spec;
 }
 
 /** What a value of this option may be, for "…; allowed: <this>". */

@@ -14,6 +14,7 @@ import { DatabaseUrlError, parseDatabaseUrl } from './database-url.js';
 import { passwordsInUrl, redactSecretValue, redactText } from './redact.js';
 import type { LogLevel, Settings } from './settings.js';
 import type { PointerModelOption, VirtType } from '../core/inputs.js';
+import { resolveOsinfoDir } from '../osinfo/resolve-dir.js';
 
 export interface ConfigSource {
   /** The file's path, for messages and Settings.files. */
@@ -120,23 +121,27 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
   const describe = (spec: OptionSpec, origin: Origin): string => `${origin.where}: [${spec.section}] ${spec.name}`;
   const shown = (spec: OptionSpec, value: string): string => (spec.secret ? redactSecretValue(value) : value);
 
+  const substituted = (spec: OptionSpec, rawText: string, origin: Origin): string => {
+    try {
+      return interpolate(rawText, spec.section, lookup, [`${spec.section}.${spec.name}`]);
+    } catch (err) {
+      if (!(err instanceof InterpolationError)) throw err;
+      // The reference is part of the value: for a credential it may be part of the password.
+      const ref = spec.secret ? 'a $ reference' : `$${err.reference}`;
+      const why = err.reason === 'loop' ? `${ref} refers back to itself` : `${ref} names no option that is set`;
+      throw new ConfigError(`${describe(spec, origin)}: ${why}; write a literal $ as $$`, details(spec, origin));
+    }
+  };
+
   const value = (spec: OptionSpec): OptionValue => {
     const set = raw(spec.section, spec.name, spec.type.kind === 'multi');
-    if (!set) return spec.default;
+    // oslo.config substitutes defaults too: Nova's instances_path is `$state_path/instances`.
+    if (!set) return typeof spec.default === 'string' ? substituted(spec, spec.default, { where: 'its default' }) : spec.default;
     const converted: string[] = [];
     let single: OptionValue | undefined;
     set.values.forEach((rawText, i) => {
       const origin = set.origins[i]!;
-      let text: string;
-      try {
-        text = interpolate(rawText, spec.section, lookup, [`${spec.section}.${spec.name}`]);
-      } catch (err) {
-        if (!(err instanceof InterpolationError)) throw err;
-        // The reference is part of the value: for a credential it may be part of the password.
-        const ref = spec.secret ? 'a $ reference' : `$${err.reference}`;
-        const why = err.reason === 'loop' ? `${ref} refers back to itself` : `${ref} names no option that is set`;
-        throw new ConfigError(`${describe(spec, origin)}: ${why}; write a literal $ as $$`, details(spec, origin));
-      }
+      const text = substituted(spec, rawText, origin);
       let out: OptionValue | undefined;
       try {
         out = convertOptionValue(spec, text);
@@ -224,10 +229,7 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
     notificationDrivers,
     hwstash: {
       stateDir,
-      osinfoDir: ctx.env.OSINFO_SYSTEM_DIR || str('hwstash', 'osinfo_dir'),
-      databaseConnection: str('hwstash', 'database_connection'),
-      transportUrl: str('hwstash', 'transport_url'),
-      libvirtUri: str('hwstash', 'libvirt_uri'),
+      osinfoDir: resolveOsinfoDir(str('hwstash', 'osinfo_dir'), ctx.env),
       hostArch: str('hwstash', 'host_arch'),
       exchange,
       routingKey,
@@ -250,7 +252,7 @@ export const NOVA_LIBVIRT_URIS: Readonly<Record<VirtType, string>> = {
   kvm: 'qemu:///system',
   qemu: 'qemu:///system',
   lxc: 'lxc:///',
-  parallels: 'vz:///system',
+  parallels: 'parallels:///system',
 };
 
 function notificationWarnings(format: string, drivers: readonly string[]): string[] {

@@ -3,7 +3,7 @@
  * oslo-config-generator's samples: every option commented out with its help, type and default,
  * so the shipped files cannot drift from what the loader reads.
  */
-import { OPTIONS, allowedText, type OptionSpec, type OptionValue } from './options.js';
+import { OPTIONS, OPTION_SECTIONS, allowedText, type OptionSpec, type OptionValue } from './options.js';
 
 export interface SampleSpec {
   /** Comment lines at the top (without the leading "# "). */
@@ -61,7 +61,7 @@ function renderOption(spec: OptionSpec, value: string | undefined): string[] {
 }
 
 export function renderConfigSample(sample: SampleSpec): string {
-  const sections = sample.sections ?? [...new Set(OPTIONS.map((o) => o.section))];
+  const sections = sample.sections ?? OPTION_SECTIONS;
   const out: string[] = sample.header.map((l) => (l === '' ? '#' : `# ${l}`));
   for (const section of sections) {
     out.push('', `[${section}]`);

@@ -54,12 +54,6 @@ export interface Settings {
     stateDir: string;
     /** osinfo-db directory; OSINFO_SYSTEM_DIR in the environment overrides it, as for libosinfo. */
     osinfoDir: string;
-    /** Overrides [database] connection when set. */
-    databaseConnection: string;
-    /** Overrides [DEFAULT] transport_url when set. */
-    transportUrl: string;
-    /** Overrides [libvirt] connection_uri when set. */
-    libvirtUri: string;
     /** Host architecture override (canonical Nova Architecture); empty = uname. */
     hostArch: string;
     exchange: string;
@@ -70,7 +64,7 @@ export interface Settings {
     deadLetterQueue: string;
     /** host:port for /healthz and /metrics; empty disables the listener. */
     metricsAddress: string;
-    /** Start the domain after power-on/unshelve rewrites (standalone hosts, the demo). */
+    /** Build a missing domain at unshelve and start domains after power-on/unshelve rewrites (standalone hosts, the demo). */
     startDomains: boolean;
     /** Instances per stash transaction. */
     batchSize: number;

@@ -54,20 +54,6 @@ export interface OsInfoLookup {
   lookup(osDistro: string): OsInfoAnswer | null;
 }
 
-/** One row of Nova's block_device_mapping, as far as device planning cares. */
-export interface BlockDevice {
-  deviceName: string | null;
-  sourceType: string | null;
-  destinationType: string | null;
-  deviceType: string | null;
-  diskBus: string | null;
-  bootIndex: number | null;
-  volumeId: string | null;
-  imageId: string | null;
-  volumeSize: number | null;
-  guestFormat: string | null;
-}
-
 /**
  * What an existing libvirt domain shows for the properties (RULES.md §9.2). A property is
  * present only when the domain has a device that decides it; `osType` is the domain's

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { Sequelize, type Options } from 'sequelize';
 import { parseDatabaseUrl, type DatabaseDialect, type DatabaseOptions } from '../config/database-url.js';
 import { passwordsInUrl, redactText } from '../config/redact.js';
-import { DatabaseUnavailableError, MissingTableError } from './errors.js';
+import { DatabaseUnavailableError, MissingTableError, errorChain } from './errors.js';
 import { QueryCounter } from './query-counter.js';
 
 export interface OpenDatabaseOptions {
@@ -70,11 +70,10 @@ const LOST_CONNECTION_CODES = new Set([
 /** A failed connect, or a link that broke in the middle of a statement: the database is unavailable. */
 export function isConnectionError(err: unknown): boolean {
   if (err instanceof Error && CONNECTION_ERRORS.has(err.name)) return true;
-  for (let e: unknown = err, i = 0; e && typeof e === 'object' && i < 4; i++) {
+  for (const e of errorChain(err)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && LOST_CONNECTION_CODES.has(code)) return true;
     if (e instanceof Error && /connection is in closed state|Connection terminated/i.test(e.message)) return true;
-    e = (e as { parent?: unknown; original?: unknown }).parent ?? (e as { original?: unknown }).original;
   }
   return false;
 }
@@ -89,12 +88,7 @@ function describeWhere(o: DatabaseOptions): string {
 /** The innermost driver message of an error, which says why (refused, denied, unknown host). */
 function causeText(err: unknown): string {
   let e: unknown = err;
-  for (let i = 0; i < 3 && e && typeof e === 'object' && 'parent' in e && (e as { parent?: unknown }).parent; i++) {
-    e = (e as { parent: unknown }).parent;
-  }
-  if (e && typeof e === 'object' && 'original' in e && (e as { original?: unknown }).original instanceof Error) {
-    e = (e as { original: Error }).original;
-  }
+  for (const inner of errorChain(err)) e = inner;
   const message = e instanceof Error ? e.message : String(e);
   const code = e && typeof e === 'object' && 'code' in e ? String((e as { code?: unknown }).code ?? '') : '';
   // Sequelize wraps driver errors and repeats their class name: keep the reason.

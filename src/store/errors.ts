@@ -51,3 +51,15 @@ export class MissingTableError extends Error {
     this.name = 'MissingTableError';
   }
 }
+
+/**
+ * An error and the driver errors it wraps, outermost first: sequelize keeps the driver's error
+ * in `parent` (and the same one in `original`). Bounded, as a chain could loop.
+ */
+export function* errorChain(err: unknown, depth = 5): Generator<object> {
+  let e: unknown = err;
+  for (let i = 0; i < depth && e !== null && typeof e === 'object'; i++) {
+    yield e;
+    e = (e as { parent?: unknown }).parent ?? (e as { original?: unknown }).original;
+  }
+}

@@ -85,21 +85,18 @@ const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v ==
 
 export interface ListHistoryOptions {
   property?: string;
-  /** Only the newest `limit` entries (still returned oldest first). */
-  limit?: number;
 }
 
 /** An instance's history, oldest first. */
 export async function listHistory(db: Database, instanceUuid: string, options: ListHistoryOptions = {}): Promise<HistoryRecord[]> {
   const where = ['instance_uuid = :uuid'];
   if (options.property !== undefined) where.push('property = :property');
-  const limit = options.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(options.limit))}` : '';
   const rows = await db.sequelize.query<Record<string, unknown>>(
     `SELECT id, instance_uuid, property, old_value, old_present, new_value, new_present, source, value_source, actor, reason, ` +
-      `${timeText(db)} AS time FROM ${HISTORY_TABLE} WHERE ${where.join(' AND ')} ORDER BY id DESC${limit}`,
+      `${timeText(db)} AS time FROM ${HISTORY_TABLE} WHERE ${where.join(' AND ')} ORDER BY id`,
     { type: QueryTypes.SELECT, replacements: { uuid: instanceUuid, property: options.property } },
   );
-  return rows.reverse().map((r) => ({
+  return rows.map((r) => ({
     id: Number(r['id']),
     instanceUuid: String(r['instance_uuid']),
     property: String(r['property']),

@@ -1,13 +1,11 @@
 /**
- * The store: Nova's cell database as hwstash uses it (instances, their system_metadata and block
- * devices) plus hwstash's own tables. One Store per process; each has its own connection pool.
+ * The store: Nova's cell database as hwstash uses it (instances and their system_metadata) plus
+ * hwstash's own tables. One Store per process; each has its own connection pool.
  */
-import type { BlockDevice } from '../core/inputs.js';
 import type { PropertyName } from '../core/properties.js';
-import { blockDevicesOf } from './block-devices.js';
 import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js';
 import { listHistory, type HistoryRecord, type ListHistoryOptions } from './history.js';
-import { findLiveInstance, liveInstanceIdsOnHost, liveInstancesOnHost, type PageOptions } from './instances.js';
+import { findLiveInstance, liveInstanceIdsOnHost, liveInstancesByUuid } from './instances.js';
 import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion, type MigrateResult } from './migrations/index.js';
 import { defineNovaModels, type InstanceRow, type NovaModels } from './nova-models.js';
 import { initNovaSchema, novaTablesPresent } from './nova-schema.js';
@@ -25,6 +23,15 @@ export type { PropertyChange, WritePropertiesOptions, WritePropertiesResult, Pro
 export type { HistoryRecord, HistoryEntry, HistorySource, ListHistoryOptions } from './history.js';
 export type { MigrateResult } from './migrations/index.js';
 export type { StashedValue, PropertyFailure } from './stash-plan.js';
+
+/** A live instance with its system_metadata, as Nova reads them. */
+export interface LiveInstance {
+  instance: InstanceRow;
+  /** The 11 properties as stored. */
+  stored: Record<PropertyName, StoredProperty>;
+  /** Every system_metadata row, soft-deleted ones included, in id order (the image's properties too). */
+  sysmeta: SysmetaRow[];
+}
 
 export interface StoreOpenOptions extends OpenDatabaseOptions {
   /** The clock for created_at/updated_at and history (tests pin it). */
@@ -112,27 +119,9 @@ export class Store {
     return this.guard(() => findLiveInstance(this.models, uuid));
   }
 
-  /** Live instances of a host, one page in id order; pass the last id as `afterId` for the next. */
-  instancesOnHost(host: string, page: PageOptions): Promise<InstanceRow[]> {
-    return this.guard(() => liveInstancesOnHost(this.models, host, page));
-  }
-
   /** Every live instance of a host as id and uuid, in id order, with one query. */
   instanceIdsOnHost(host: string): Promise<Array<{ id: number; uuid: string }>> {
     return this.guard(() => liveInstanceIdsOnHost(this.db, host));
-  }
-
-  /** Every live instance of a host, fetched a page at a time in id order. */
-  async *eachInstanceOnHost(host: string, pageSize = 500): AsyncGenerator<InstanceRow> {
-    let afterId = 0;
-    for (;;) {
-      const page = await this.instancesOnHost(host, { afterId, limit: pageSize });
-      if (page.length === 0) return;
-      for (const instance of page) {
-        afterId = instance.id;
-        yield instance;
-      }
-    }
   }
 
   /** How many live instances a host has. */
@@ -150,17 +139,35 @@ export class Store {
     return this.guard(async () => (await sysmetaRowsOf(this.db, [uuid])).get(uuid) ?? []);
   }
 
-  /** The 11 properties as stored for a live instance, as Nova reads them; null when not found. */
-  storedProperties(uuid: string): Promise<Record<PropertyName, StoredProperty> | null> {
+  /** A live instance with its system_metadata (two queries), or null when not found. */
+  async liveInstance(uuid: string): Promise<LiveInstance | null> {
+    return (await this.liveInstances([uuid]))[0] ?? null;
+  }
+
+  /**
+   * The live instances among `uuids` (only those still on `host`, when given) with their
+   * system_metadata, in id order, with two queries whatever their number.
+   */
+  liveInstances(uuids: readonly string[], options: { host?: string } = {}): Promise<LiveInstance[]> {
     return this.guard(async () => {
-      if (!(await findLiveInstance(this.models, uuid))) return null;
-      return storedProperties(sysmetaDict((await sysmetaRowsOf(this.db, [uuid])).get(uuid) ?? []));
+      const instances = await liveInstancesByUuid(this.db, uuids, options);
+      const rows = await sysmetaRowsOf(this.db, instances.map((i) => i.uuid));
+      return instances.map((instance) => {
+        const sysmeta = rows.get(instance.uuid) ?? [];
+        return { instance, stored: storedProperties(sysmetaDict(sysmeta)), sysmeta };
+      });
     });
   }
 
-  /** An instance's live block device mappings, in id order. */
-  blockDevices(uuid: string): Promise<BlockDevice[]> {
-    return this.guard(async () => (await blockDevicesOf(this.db, [uuid])).get(uuid) ?? []);
+  /**
+   * `liveInstances` a page at a time, for walking a host listed once with `instanceIdsOnHost`
+   * (paging with `host = ? AND id > ? ORDER BY id LIMIT n` would scan and sort the host's whole
+   * index range on every page). Instances deleted or moved away since the listing are left out.
+   */
+  async *eachLiveInstance(uuids: readonly string[], options: { host?: string; pageSize: number }): AsyncGenerator<LiveInstance> {
+    for (let start = 0; start < uuids.length; start += options.pageSize) {
+      yield* await this.liveInstances(uuids.slice(start, start + options.pageSize), { host: options.host });
+    }
   }
 
   /** Stash what is missing for a batch of instances, in one transaction. */

@@ -2,10 +2,11 @@
  * Reading Nova's `instances` rows. Nova soft-deletes an instance by setting `deleted` to its id;
  * only rows with `deleted = 0` exist for hwstash (Nova's own read_deleted='no' filter).
  */
-import { Op, type Transaction } from 'sequelize';
+import type { Transaction } from 'sequelize';
 import { select } from './sql.js';
 import type { Database } from './database.js';
 import { INSTANCE_ATTRIBUTES, toInstanceRow, type InstanceRow, type NovaModels } from './nova-models.js';
+import { textOrNull } from './row.js';
 import { rowLock } from './transaction.js';
 
 export async function findLiveInstance(models: NovaModels, uuid: string, transaction?: Transaction): Promise<InstanceRow | null> {
@@ -16,24 +17,6 @@ export async function findLiveInstance(models: NovaModels, uuid: string, transac
     transaction,
   });
   return row ? toInstanceRow(row as unknown as Record<string, unknown>) : null;
-}
-
-export interface PageOptions {
-  /** Return instances with an id above this (the last id of the previous page). */
-  afterId?: number;
-  limit: number;
-}
-
-/** Live instances of a host in id order, one page. */
-export async function liveInstancesOnHost(models: NovaModels, host: string, page: PageOptions): Promise<InstanceRow[]> {
-  const rows = await models.Instance.findAll({
-    attributes: [...INSTANCE_ATTRIBUTES],
-    where: { host, deleted: 0, id: { [Op.gt]: page.afterId ?? 0 } },
-    order: [['id', 'ASC']],
-    limit: page.limit,
-    raw: true,
-  });
-  return rows.map((r) => toInstanceRow(r as unknown as Record<string, unknown>));
 }
 
 /** The live instances of a host, id and uuid only, in id order: one query for the whole host. */
@@ -73,8 +56,8 @@ export async function liveInstanceRefsByUuid(
   return rows.map((r) => ({
     id: Number(r['id']),
     uuid: String(r['uuid']),
-    host: r['host'] === null || r['host'] === undefined ? null : String(r['host']),
-    vmMode: r['vm_mode'] === null || r['vm_mode'] === undefined ? null : String(r['vm_mode']),
+    host: textOrNull(r['host']),
+    vmMode: textOrNull(r['vm_mode']),
   }));
 }
 

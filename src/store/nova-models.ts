@@ -1,22 +1,22 @@
 /**
- * Sequelize models of the three Nova tables hwstash reads and writes, by their real names and
- * columns (nova/db/main/models.py, Zed). Only the columns hwstash uses are mapped; the tables
- * have more, which stay untouched. `timestamps: false`: the store writes created_at/updated_at
- * itself, as naive UTC, the way oslo.db's TimestampMixin does.
+ * Sequelize models of the Nova tables hwstash reads and writes (instances,
+ * instance_system_metadata), by their real names and columns (nova/db/main/models.py, Zed).
+ * Only the columns hwstash uses are mapped; the tables have more, which stay untouched.
+ * `timestamps: false`: the store writes created_at/updated_at itself, as naive UTC, the way
+ * oslo.db's TimestampMixin does.
  *
  * Nova soft-deletes: `deleted` holds the row's id once deleted, 0 while live, and is a nullable
  * integer without a default, so every insert sets it to 0 explicitly.
  */
 import { DataTypes, Model, type Sequelize } from 'sequelize';
+import { numberOrNull, textOrNull } from './row.js';
 
 export class InstanceModel extends Model {}
 export class SystemMetadataModel extends Model {}
-export class BlockDeviceMappingModel extends Model {}
 
 export interface NovaModels {
   Instance: typeof InstanceModel;
   SystemMetadata: typeof SystemMetadataModel;
-  BlockDeviceMapping: typeof BlockDeviceMappingModel;
 }
 
 const softDelete = {
@@ -71,29 +71,7 @@ export function defineNovaModels(sequelize: Sequelize): NovaModels {
     { sequelize, modelName: 'instance_system_metadata', tableName: 'instance_system_metadata', timestamps: false },
   );
 
-  class BlockDeviceMapping extends BlockDeviceMappingModel {}
-  BlockDeviceMapping.init(
-    {
-      id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
-      instance_uuid: str(36),
-      device_name: str(),
-      source_type: str(),
-      destination_type: str(),
-      device_type: str(),
-      disk_bus: str(),
-      boot_index: int(),
-      volume_id: str(36),
-      image_id: str(36),
-      snapshot_id: str(36),
-      volume_size: int(),
-      guest_format: str(),
-      no_device: { type: DataTypes.BOOLEAN, allowNull: true },
-      ...softDelete,
-    },
-    { sequelize, modelName: 'block_device_mapping', tableName: 'block_device_mapping', timestamps: false },
-  );
-
-  return { Instance, SystemMetadata, BlockDeviceMapping };
+  return { Instance, SystemMetadata };
 }
 
 /** A live-or-not instances row as hwstash reads it. */
@@ -124,34 +102,26 @@ export const INSTANCE_ATTRIBUTES = [
   'memory_mb', 'root_gb', 'ephemeral_gb', 'architecture', 'os_type', 'vm_mode', 'root_device_name', 'config_drive',
 ] as const;
 
-const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const s = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
 export function toInstanceRow(r: Record<string, unknown>): InstanceRow {
   return {
     id: Number(r['id']),
     uuid: String(r['uuid']),
-    host: s(r['host']),
-    node: s(r['node']),
-    vmState: s(r['vm_state']),
-    powerState: n(r['power_state']),
-    taskState: s(r['task_state']),
-    displayName: s(r['display_name']),
-    hostname: s(r['hostname']),
-    imageRef: s(r['image_ref']),
-    vcpus: n(r['vcpus']),
-    memoryMb: n(r['memory_mb']),
-    rootGb: n(r['root_gb']),
-    ephemeralGb: n(r['ephemeral_gb']),
-    architecture: s(r['architecture']),
-    osType: s(r['os_type']),
-    vmMode: s(r['vm_mode']),
-    rootDeviceName: s(r['root_device_name']),
-    configDrive: s(r['config_drive']),
+    host: textOrNull(r['host']),
+    node: textOrNull(r['node']),
+    vmState: textOrNull(r['vm_state']),
+    powerState: numberOrNull(r['power_state']),
+    taskState: textOrNull(r['task_state']),
+    displayName: textOrNull(r['display_name']),
+    hostname: textOrNull(r['hostname']),
+    imageRef: textOrNull(r['image_ref']),
+    vcpus: numberOrNull(r['vcpus']),
+    memoryMb: numberOrNull(r['memory_mb']),
+    rootGb: numberOrNull(r['root_gb']),
+    ephemeralGb: numberOrNull(r['ephemeral_gb']),
+    architecture: textOrNull(r['architecture']),
+    osType: textOrNull(r['os_type']),
+    vmMode: textOrNull(r['vm_mode']),
+    rootDeviceName: textOrNull(r['root_device_name']),
+    configDrive: textOrNull(r['config_drive']),
   };
 }
-
-export const BDM_ATTRIBUTES = [
-  'id', 'instance_uuid', 'device_name', 'source_type', 'destination_type', 'device_type', 'disk_bus', 'boot_index',
-  'volume_id', 'image_id', 'volume_size', 'guest_format', 'no_device',
-] as const;

@@ -83,7 +83,9 @@ export async function writeProperties(
     await options.check?.(instance, stored);
     await options.afterRead?.();
 
-    const at = naiveUtc(now());
+    // One reading of the clock: the rows and their history carry the same time.
+    const writtenAt = now();
+    const at = naiveUtc(writtenAt);
     const writes: PropertyWrite[] = [];
     const history: HistoryEntry[] = [];
     const inserts: Array<Record<string, unknown>> = [];
@@ -124,7 +126,7 @@ export async function writeProperties(
       });
     }
     if (inserts.length) await db.sequelize.getQueryInterface().bulkInsert('instance_system_metadata', inserts, { transaction });
-    await appendHistory(db, history, { transaction, now: now() });
+    await appendHistory(db, history, { transaction, now: writtenAt });
     return { instance, writes };
   });
 }

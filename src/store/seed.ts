@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Store } from './index.js';
+import { naiveUtc } from './timestamps.js';
 
 export interface NewInstance {
   uuid?: string;
@@ -23,15 +24,10 @@ export interface NewInstance {
   blockDevices?: Array<Record<string, unknown>>;
 }
 
-/** Nova's naive-UTC DATETIME text. */
-function novaNow(): string {
-  return new Date().toISOString().replace('T', ' ').replace('Z', '');
-}
-
 /** Insert instances with their system_metadata and block devices; one INSERT per table. */
 export async function insertInstances(store: Store, instances: readonly NewInstance[]): Promise<string[]> {
   if (instances.length === 0) return [];
-  const now = novaNow();
+  const now = naiveUtc(new Date());
   const qi = store.db.sequelize.getQueryInterface();
   const uuids = instances.map((i) => i.uuid ?? randomUUID());
   await qi.bulkInsert(

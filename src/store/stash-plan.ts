@@ -6,9 +6,9 @@
  * (§9.3). A stored value Nova cannot coerce is reported with instance and key; as Nova then
  * cannot build the instance's image metadata at all, nothing is computed from it.
  */
-import type { BlockDevice, DomainFacts, HostProfile, OsInfoLookup } from '../core/inputs.js';
+import type { DomainFacts, HostProfile, OsInfoLookup } from '../core/inputs.js';
 import { PROPERTIES, type PropertyName } from '../core/properties.js';
-import { resolve, type ResolveInput, type Source } from '../core/resolve.js';
+import { resolve, type Source } from '../core/resolve.js';
 import { UnstorableValueError } from './errors.js';
 import { storableValue } from './storable.js';
 import { imagePropertiesFromSysmeta, storedProperties, sysmetaDict, type BadStoredValue, type SysmetaRow } from './sysmeta.js';
@@ -30,7 +30,6 @@ export interface InstancePlanInput {
   vmMode: string | null;
   /** All its system_metadata rows, soft-deleted ones included. */
   rows: readonly SysmetaRow[];
-  blockDevices: readonly BlockDevice[];
   profile: HostProfile;
   osinfo: OsInfoLookup | null;
   domain: DomainFacts | null;
@@ -75,16 +74,13 @@ export function planInstanceStash(input: InstancePlanInput): InstancePlan {
   }
 
   const raw = imagePropertiesFromSysmeta(dict);
-  // Block devices ride along for the resolver; the core decides whether they matter.
-  const resolveInput: ResolveInput & { blockDevices: readonly BlockDevice[] } = {
+  const resolution = resolve({
     imageProperties: raw.properties,
     instance: { vmMode: input.vmMode },
     host: input.profile,
     osinfo: input.osinfo,
     domain: input.domain,
-    blockDevices: input.blockDevices,
-  };
-  const resolution = resolve(resolveInput);
+  });
 
   const rejected = Object.entries(resolution.errors).find(([, e]) => e.code === 'ValueError');
   if (rejected) {

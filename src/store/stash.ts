@@ -1,8 +1,9 @@
 /**
  * The batched never-overwrite stash. Per batch of instances, one transaction and a fixed set of
  * statements whatever the batch size: lock the instances rows, read all their system_metadata
- * and all their live block devices (one query each), decide per instance (stash-plan.ts), then
- * one multi-row INSERT of the new `image_<property>` rows and one of their history rows.
+ * (one query), decide per instance (stash-plan.ts), then one multi-row INSERT of the new
+ * `image_<property>` rows and one of their history rows. Block devices are not read: none of
+ * the 11 properties depends on them (they matter only when Nova builds a guest).
  *
  * Nova's table has no unique key on (instance_uuid, key), so the lock is what keeps two
  * stashers (two agents, or an agent and an operator's `set`) from both inserting a key: the
@@ -12,7 +13,7 @@
 import type { Transaction } from 'sequelize';
 import type { DomainFacts, HostProfile, OsInfoLookup } from '../core/inputs.js';
 import { PROPERTIES } from '../core/properties.js';
-import { blockDevicesOf } from './block-devices.js';
+import type { Source } from '../core/resolve.js';
 import type { Database } from './database.js';
 import { appendHistory, type HistoryEntry } from './history.js';
 import { liveInstanceRefsByUuid, type InstanceRef } from './instances.js';
@@ -60,7 +61,7 @@ export interface StashRow {
   instanceUuid: string;
   key: string;
   value: string | null;
-  source: string;
+  source: Source;
 }
 
 export interface StashBatchReport {
@@ -88,13 +89,11 @@ async function decide(
 ): Promise<InstancePlan[]> {
   const uuids = instances.map((i) => i.uuid);
   const sysmeta = await sysmetaRowsOf(db, uuids, transaction);
-  const devices = await blockDevicesOf(db, uuids, transaction);
   return instances.map((instance) =>
     planInstanceStash({
       uuid: instance.uuid,
       vmMode: instance.vmMode,
       rows: sysmeta.get(instance.uuid) ?? [],
-      blockDevices: devices.get(instance.uuid) ?? [],
       profile: options.profile,
       osinfo: options.osinfo,
       domain: options.domains?.get(instance.uuid) ?? null,
@@ -140,7 +139,7 @@ async function write(db: Database, rows: readonly StashRow[], actor: string, now
     newValue: r.value,
     newPresent: true,
     source: 'stash',
-    valueSource: r.source as HistoryEntry['valueSource'],
+    valueSource: r.source,
     actor,
     reason: null,
   }));

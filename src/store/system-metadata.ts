@@ -7,6 +7,7 @@
 import type { Transaction } from 'sequelize';
 import { PROPERTIES } from '../core/properties.js';
 import type { Database } from './database.js';
+import { numberOrNull, textOrNull } from './row.js';
 import { quote, select } from './sql.js';
 import type { SysmetaRow } from './sysmeta.js';
 
@@ -17,8 +18,8 @@ function toRow(r: Record<string, unknown>): SysmetaRow {
     id: Number(r['id']),
     instanceUuid: String(r['instance_uuid']),
     key: String(r['key']),
-    value: r['value'] === null || r['value'] === undefined ? null : String(r['value']),
-    deleted: r['deleted'] === null || r['deleted'] === undefined ? null : Number(r['deleted']),
+    value: textOrNull(r['value']),
+    deleted: numberOrNull(r['deleted']),
   };
 }
 

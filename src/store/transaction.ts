@@ -8,6 +8,7 @@
  */
 import { Transaction } from 'sequelize';
 import type { Database } from './database.js';
+import { errorChain } from './errors.js';
 
 const RETRYABLE_CODES = new Set([
   'ER_LOCK_DEADLOCK', // MySQL 1213
@@ -17,17 +18,13 @@ const RETRYABLE_CODES = new Set([
   'SQLITE_BUSY',
 ]);
 
-function driverCode(err: unknown): string | undefined {
-  for (let e: unknown = err, i = 0; e && typeof e === 'object' && i < 4; i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return code;
-    e = (e as { parent?: unknown; original?: unknown }).parent ?? (e as { original?: unknown }).original;
-  }
-  return undefined;
-}
-
+/** A deadlock or a busy database, anywhere in the driver's error chain. */
 export function isRetryable(err: unknown): boolean {
-  return driverCode(err) !== undefined;
+  for (const e of errorChain(err)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
+  }
+  return false;
 }
 
 export interface WriteTransactionOptions {

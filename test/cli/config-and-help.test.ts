@@ -46,9 +46,26 @@ describe('help shows examples', () => {
     [['drift', '--help'], ['Examples:', 'hwstash drift --host compute-7']],
     [['domain', '--help'], ['Examples:', 'hwstash domain sync']],
     [['domain', 'diff', '--help'], ['Examples:', 'Exit status']],
+    [['defaults', '--help'], ['Examples:', 'Exit status']],
+    [['db', 'migrate', '--help'], ['Exit status']],
+    [['db', 'status', '--help'], ['Exit status']],
   ])('%j', async (args, wanted) => {
     const r = await run(args);
     expect(r.code).toBe(0);
     for (const text of wanted) expect(r.stdout).toContain(text);
+  });
+});
+
+describe('a command line without a command', () => {
+  test.each([[[]], [['image-property']], [['db']], [['domain']]])('%j shows the help on stderr and exits 1', async (args) => {
+    const r = await run(args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Usage: hwstash');
+    expect(r.stdout).toBe('');
+  });
+
+  test('--help asked for: exit 0', async () => {
+    expect((await run(['--help'])).code).toBe(0);
+    expect((await run(['image-property', '--help'])).code).toBe(0);
   });
 });

@@ -313,6 +313,27 @@ export function imagePropertySuite(dialect: TestDialect): void {
         expect(after).toEqual(before);
       }, 60_000);
 
+      test('a delete of the instance between the checks and the write is seen under the row lock: 2, nothing written', async () => {
+        const uuid = await instance();
+        const before = await w.dump();
+        const t = await w.store.db.sequelize.transaction();
+        let committed = false;
+        try {
+          await w.store.db.sequelize.query('UPDATE instances SET deleted = id WHERE uuid = :uuid', { replacements: { uuid }, transaction: t });
+          const running = w.cli(['image-property', 'set', uuid, '--property', 'hw_video_model=vga']);
+          await waitForLockWait(dialect, w, uuid);
+          await t.commit();
+          committed = true;
+          const r = await running;
+          expect(r.code).toBe(2);
+          expect(r.stderr).toContain(`instance ${uuid} not found`);
+          expect(r.stderr).not.toContain('unexpected error');
+        } finally {
+          if (!committed) await t.rollback();
+        }
+        expect(await w.dump()).toEqual(before);
+      }, 60_000);
+
       test('--dry-run writes nothing and shows old → new', async () => {
         const uuid = await instance();
         const before = await w.dump();
@@ -495,6 +516,31 @@ export function imagePropertySuite(dialect: TestDialect): void {
         expect(await stashOf(w.store, q35!)).toEqual(q35Before);
         for (const u of [old1, old2]) expect((await stashOf(w.store, u!))['hw_machine_type']).toBe('pc-i440fx-7.2');
       });
+
+      test('an instance deleted while it is being changed is skipped; the run goes on and sums up', async () => {
+        const [gone, kept] = await fleet('bulk-g', [
+          { vmState: 'stopped', video: 'cirrus' },
+          { vmState: 'stopped', video: 'cirrus' },
+        ]);
+        const t = await w.store.db.sequelize.transaction();
+        let committed = false;
+        let r: Ran;
+        try {
+          await w.store.db.sequelize.query('UPDATE instances SET deleted = id WHERE uuid = :uuid', { replacements: { uuid: gone }, transaction: t });
+          const running = w.cli(['image-property', 'set', '--all', '--host', 'bulk-g', '--where', 'hw_video_model=cirrus', '--property', 'hw_video_model=virtio', '--format', 'json']);
+          await waitForLockWait(dialect, w, gone!);
+          await t.commit();
+          committed = true;
+          r = await running;
+        } finally {
+          if (!committed) await t.rollback();
+        }
+        expect(r.code).toBe(0);
+        const s = JSON.parse(r.stdout);
+        expect(s).toMatchObject({ seen: 2, matched: 2, changed: 1, skipped: 1, failed: 0 });
+        expect(s.instances.find((i: { uuid: string }) => i.uuid === gone)).toMatchObject({ outcome: 'skipped', detail: 'deleted while hwstash checked it' });
+        expect((await stashOf(w.store, kept!))['hw_video_model']).toBe('virtio');
+      }, 60_000);
 
       test('refused before any instance: bad --property (4/5/6), a --where no value can match (6), a bad --limit', async () => {
         await fleet('bulk-d', [{ vmState: 'stopped', video: 'cirrus' }]);

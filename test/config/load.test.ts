@@ -142,7 +142,8 @@ describe("Nova's defaults and hwstash's derived values", () => {
     ['kvm', 'qemu:///system'],
     ['qemu', 'qemu:///system'],
     ['lxc', 'lxc:///'],
-    ['parallels', 'vz:///system'],
+    // Nova's LibvirtDriver._uri(): parallels:///system (vz:// is libvirt's other name for it).
+    ['parallels', 'parallels:///system'],
   ])('virt_type %s connects to %s by default', (virtType, uri) => {
     expect(load([['n.conf', `[libvirt]\nvirt_type = ${virtType}\n`]]).settings.libvirt.connectionUri).toBe(uri);
   });
@@ -222,6 +223,13 @@ describe("Nova's defaults and hwstash's derived values", () => {
 
   test('host_arch is canonicalised', () => {
     expect(load([['n.conf', '[hwstash]\nhost_arch = AMD64\n']]).settings.hwstash.hostArch).toBe('x86_64');
+  });
+
+  test("instances_path defaults to Nova's $state_path/instances, following state_path", () => {
+    expect(load([['n.conf', '']]).settings.instancesPath).toBe('/var/lib/nova/instances');
+    expect(load([['n.conf', '[DEFAULT]\nstate_path = /srv/nova\n']]).settings.instancesPath).toBe('/srv/nova/instances');
+    expect(load([['n.conf', '[DEFAULT]\nstate_path = /srv/nova\ninstances_path = /data/vms\n']]).settings.instancesPath).toBe('/data/vms');
+    expect(load([['n.conf', ''], ['o.conf', '[DEFAULT]\nstate_path = /srv/$host\n']], { hostname: 'cmp-9' }).settings.instancesPath).toBe('/srv/cmp-9/instances');
   });
 
   test('OSINFO_SYSTEM_DIR overrides [hwstash] osinfo_dir', () => {

@@ -131,6 +131,13 @@ describe('hwstash db and hwstash reconcile', () => {
     const missing = await cli('reconcile', '--instance', '5d1e6a52-43a4-4cf5-8f26-93c61d8c3a0e');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('instance 5d1e6a52-43a4-4cf5-8f26-93c61d8c3a0e not found on host cli-host');
+
+    // Nova stores uuids 8-4-4-4-12: another spelling is refused as such, not "not found".
+    const unhyphenated = await cli('reconcile', '--instance', bad.replaceAll('-', ''));
+    expect(unhyphenated.code).toBe(1);
+    expect(unhyphenated.stderr).toContain('is not an instance uuid (expected the 8-4-4-4-12 hexadecimal form)');
+    const upper = await cli('reconcile', '--instance', bad.toUpperCase(), '--dry-run');
+    expect(upper.stdout).toContain(bad);
   });
 
   test("a database without Nova's tables: what to run, exit 1", async () => {

@@ -138,7 +138,7 @@ export function novaCompatSuite(dialect: TestDialect): void {
 
       const read = await nova('read', novaDb.url, specs.map((s) => s.uuid));
       for (const spec of specs.slice(0, 4)) {
-        const stored = await store.storedProperties(spec.uuid);
+        const stored = (await store.liveInstance(spec.uuid))?.stored;
         const expected = Object.fromEntries(PROPERTIES.map((p) => [p.name, stored![p.name].value]));
         expect(read[spec.uuid].error).toBeUndefined();
         expect(read[spec.uuid].properties).toEqual(expected);

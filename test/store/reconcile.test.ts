@@ -58,11 +58,35 @@ describe('reconcileHost', () => {
     });
     expect(summary).toMatchObject({ instancesSeen: 8, instancesStashed: 7, instancesComplete: 1, batches: 3, propertiesStashed: 77, errors: [] });
     expect(summary.stashedBySource.domain).toBe(1);
-    expect(asked.sort()).toEqual([...uuids, complete].sort());
+    // The complete instance's domain is not read: nothing is missing.
+    expect(asked.sort()).toEqual([...uuids].sort());
     expect(progress).toEqual([0, 3, 6, 8]);
     expect((await propertyRows(store, uuids[0]!)).find((r) => r.key === 'image_hw_video_model')?.value).toBe('cirrus');
-    // The host's list, then per batch the stash's fixed set of statements.
+    // The host's list, then per batch the look for missing properties and the stash's fixed set of statements.
     expect(summary.queries).toBeLessThanOrEqual(1 + 3 * 7);
+  });
+
+  test('an instance complete when listed but not when locked is reported, not stashed with defaults', async () => {
+    const host = 'reverted-meanwhile';
+    const [fresh, reverted] = await seedHost(store, host, 2);
+    await store.stash([reverted!], { ...base, actor: 'earlier' });
+    const summary = await reconcileHost({
+      ...base,
+      store,
+      host,
+      batchSize: 10,
+      // An operator's revert to "not stashed" lands while the batch's domains are read.
+      domainFacts: async () => {
+        await store.writeProperties(reverted!, [{ property: 'hw_video_model', remove: true }], { source: 'revert', actor: 'alice' });
+        return null;
+      },
+    });
+    expect(summary).toMatchObject({ instancesStashed: 1, instancesIncomplete: 1 });
+    expect(summary.errors).toEqual([
+      { instanceUuid: reverted, property: 'hw_video_model', code: 'DomainUnreadable', message: expect.stringContaining('every property was stashed when the batch was listed') },
+    ]);
+    expect((await propertyRows(store, reverted!)).map((r) => r.key)).not.toContain('image_hw_video_model');
+    expect(await propertyRows(store, fresh!)).toHaveLength(11);
   });
 
   test('an unreadable domain leaves a stash-needing instance alone this round and says so', async () => {

@@ -46,7 +46,6 @@ describe('sysmeta read the Nova way', () => {
       uuid: U,
       vmMode: null,
       rows: [row('image_os_distro', 'fedora36'), row('image_hw_machine_type', 'pc-q35-7.2'), row('image_hw_video_model', null)],
-      blockDevices: [],
       profile: KVM_X86,
       osinfo: OSINFO,
       domain: null,
