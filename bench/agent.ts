@@ -330,6 +330,7 @@ export async function benchAgent(options: AgentBenchOptions = {}): Promise<Bench
     }
     if (admin) {
       await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+      await admin.query(`DROP DATABASE IF EXISTS \`${dbName}_hwstash\``);
       await admin.end();
     }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -208,6 +208,7 @@ async function withMariaDb<T>(fn: (url: string) => Promise<T>): Promise<T> {
     return await fn(`${scheme}://${hostPart}/${name}${query}`);
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await admin.query(`DROP DATABASE IF EXISTS \`${name}_hwstash\``);
     await admin.close();
   }
 }

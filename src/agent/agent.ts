@@ -87,8 +87,19 @@ export class Agent {
       onChange: (up) => this.metrics.databaseConnected.set(up ? 1 : 0),
     });
     this.metrics.databaseConnected.set(1);
+    // Moving tables out of Nova's schema is an operator's decision (it needs rights on Nova's
+    // schema that the agent's account should not have), never done behind their back.
+    const misplaced = await this.gate.run(() => this.db.misplacedTables(), signal);
+    if (misplaced.length > 0) {
+      throw new Error(
+        `hwstash table(s) ${misplaced.join(', ')} are still in Nova's schema, where they make nova-manage db archive_deleted_rows fail; ` +
+          `run \`hwstash db migrate\` once (with an account that may rename them) to move them to ${this.db.ownLocation}`,
+      );
+    }
     const migrated = await this.gate.run(() => this.db.migrate(), signal);
-    if (migrated.applied.length) this.log.info({ applied: migrated.applied }, 'hwstash tables migrated');
+    if (migrated.applied.length || migrated.createdSchema) {
+      this.log.info({ applied: migrated.applied, location: migrated.location }, 'hwstash tables migrated');
+    }
     this.startDatabaseProbe();
 
     await this.openHypervisor();
@@ -138,7 +149,7 @@ export class Agent {
     let delay = 500;
     for (;;) {
       try {
-        return await Store.open(settings.databaseConnection, { logger: this.log });
+        return await Store.open(settings.databaseConnection, { logger: this.log, ownSchema: settings.ownSchema });
       } catch (err) {
         if (!(err instanceof DatabaseUnavailableError) || signal.aborted) throw err;
         this.metrics.databaseConnected.set(0);

@@ -91,7 +91,7 @@ export class CliContext {
   store(): Promise<Store> {
     this.storeCache ??= (async () => {
       try {
-        const store = await Store.open(this.settings().databaseConnection, { logger: this.logger() });
+        const store = await Store.open(this.settings().databaseConnection, { logger: this.logger(), ownSchema: this.settings().ownSchema });
         this.onClose(() => store.close());
         return store;
       } catch (err) {

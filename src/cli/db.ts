@@ -3,7 +3,7 @@
  * default and demos (`init-nova-schema`), and what is there (`status`).
  */
 import type { Command } from 'commander';
-import { DatabaseUnavailableError, MissingTableError, type Store } from '../store/index.js';
+import { DatabaseUnavailableError, MissingTableError, RelocationConflictError, type Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
@@ -18,7 +18,9 @@ export async function withStore<T>(ctx: CliContext, fn: (store: Store) => Promis
   try {
     return await fn(store);
   } catch (err) {
-    throw err instanceof DatabaseUnavailableError || err instanceof MissingTableError ? new CliError(1, err.message) : err;
+    throw err instanceof DatabaseUnavailableError || err instanceof MissingTableError || err instanceof RelocationConflictError
+      ? new CliError(1, err.message)
+      : err;
   }
 }
 
@@ -29,15 +31,26 @@ export function registerDb(program: Command, ctx: CliContext): void {
   const db = program.command('db').description("hwstash's own tables in the database, and Nova's for standalone use").addHelpText('after', EXIT_HELP);
 
   db.command('migrate')
-    .description("create or upgrade hwstash's own tables (hwstash_*); Nova's tables are never touched")
+    .description(
+      "create or upgrade hwstash's own tables (hwstash_*) in their own database (MySQL) or schema (PostgreSQL), moving any an earlier version left in Nova's schema; Nova's tables are never touched",
+    )
     .addHelpText('after', EXIT_HELP)
     .action(async () => {
       await withStore(ctx, async (store) => {
         const result = await store.migrate();
-        ctx.io.stdout.write(
+        const out = ctx.io.stdout;
+        if (result.createdSchema) out.write(`created ${result.location} for hwstash's own tables\n`);
+        for (const r of result.relocated) {
+          out.write(
+            r.action === 'moved'
+              ? `moved ${r.schema}.${r.table} (${r.rows} rows) out of Nova's schema to ${r.to}.${r.table}\n`
+              : `merged ${r.schema}.${r.table} (${r.rows} rows) into ${r.to}.${r.table} and dropped it from Nova's schema\n`,
+          );
+        }
+        out.write(
           result.applied.length
-            ? `applied migration(s) ${result.applied.join(', ')}; hwstash schema is at version ${result.version}\n`
-            : `hwstash schema is up to date (version ${result.version})\n`,
+            ? `applied migration(s) ${result.applied.join(', ')}; hwstash schema is at version ${result.version}, its tables in ${result.location}\n`
+            : `hwstash schema is up to date (version ${result.version}, its tables in ${result.location})\n`,
         );
       });
     });
@@ -66,7 +79,9 @@ export function registerDb(program: Command, ctx: CliContext): void {
         }
         const rows: Array<[string, unknown]> = [
           ['database', store.redactedUrl],
+          ['hwstash tables in', status.location],
           ['hwstash schema version', status.schemaVersion === null ? 'none (run hwstash db migrate)' : status.schemaVersion],
+          ["hwstash tables in Nova's schema", status.misplaced.length ? `${status.misplaced.join(', ')} (run hwstash db migrate)` : 'none'],
           ['latest version', status.latestVersion],
           ['pending migrations', status.pending.length ? status.pending.join(', ') : 'none'],
           ...Object.entries(status.novaTables).map(([t, present]): [string, unknown] => [`Nova table ${t}`, present ? 'present' : 'missing']),

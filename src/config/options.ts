@@ -32,7 +32,9 @@ export type OptionType =
   /** host:port or [v6addr]:port; empty = disabled. */
   | { readonly kind: 'address' }
   /** oslo.config HostDomain (Nova's [DEFAULT] host): an IP address or a DNS name that may hold `_`. */
-  | { readonly kind: 'hostdomain' };
+  | { readonly kind: 'hostdomain' }
+  /** A database or schema name that needs no quoting anywhere; empty = computed. */
+  | { readonly kind: 'identifier' };
 
 export type OptionValue = string | boolean | number | readonly string[] | null;
 
@@ -98,6 +100,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('hwstash', 'state_dir', NON_EMPTY, '/var/lib/hwstash', 'Directory for hwstash\'s own state (the SQLite database when no database is configured); relative paths are resolved against the working directory.'),
   opt('hwstash', 'osinfo_dir', NON_EMPTY, '/usr/share/osinfo', 'The osinfo-db directory (OSINFO_SYSTEM_DIR in the environment overrides it, as for libosinfo).'),
   opt('hwstash', 'database_connection', STRING, '', 'SQLAlchemy URL; overrides [database] connection when set.', { secret: true }),
+  opt('hwstash', 'schema', { kind: 'identifier' }, '', "Where hwstash's own tables live, never in Nova's schema (nova-manage db archive_deleted_rows fails on tables it does not know): on MySQL/MariaDB a database of that name on the cell database's server, on PostgreSQL a schema of that name in the cell database. Ignored for SQLite, which keeps them in the same file.", {
+    defaultText: '<cell database>_hwstash on MySQL/MariaDB, hwstash on PostgreSQL',
+  }),
   opt('hwstash', 'transport_url', STRING, '', 'Message bus URL; overrides [oslo_messaging_notifications] and [DEFAULT] transport_url when set.', { secret: true }),
   opt('hwstash', 'libvirt_uri', STRING, '', 'Libvirt URI; overrides [libvirt] connection_uri when set.'),
   opt('hwstash', 'host_arch', { kind: 'architecture' }, '', "Host architecture (Nova's names: x86_64, aarch64, ppc64le, s390x …); empty means uname -m."),
@@ -146,6 +151,8 @@ export function allowedText(spec: OptionSpec): string {
       return 'host:port or [IPv6 address]:port with a port from 0 to 65535, or empty to disable';
     case 'hostdomain':
       return 'an IP address or a host name of labels of letters, digits, - and _ (up to 63 each, 253 in all)';
+    case 'identifier':
+      return 'a name of up to 63 letters, digits and _ that does not start with a digit, or empty for the default';
   }
 }
 
@@ -168,6 +175,9 @@ function hostDomain(value: string): string | null {
   if (!/[A-Za-z-]/.test(labels[labels.length - 1]!)) return null;
   return labels.every((l) => DOMAIN_LABEL.test(l)) ? name : null;
 }
+
+/** Safe unquoted in MySQL and PostgreSQL alike; 63 is PostgreSQL's limit (MySQL's is 64). */
+export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 const ADDRESS = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]/]+)):(\d{1,5})$/;
 
@@ -225,6 +235,8 @@ export function convertOptionValue(spec: OptionSpec, raw: string): OptionValue |
     }
     case 'hostdomain':
       return hostDomain(raw) ?? refuse();
+    case 'identifier':
+      return raw === '' || SQL_IDENTIFIER.test(raw) ? raw : refuse();
   }
 }
 

@@ -215,6 +215,7 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
     instancesPath: str('DEFAULT', 'instances_path'),
     instanceNameTemplate: str('DEFAULT', 'instance_name_template'),
     databaseConnection,
+    ownSchema: str('hwstash', 'schema'),
     libvirt: {
       virtType,
       connectionUri: libvirtUri,

@@ -24,6 +24,7 @@ const TYPE_NAMES: Record<OptionSpec['type']['kind'], string> = {
   architecture: 'string value',
   address: 'string value',
   hostdomain: 'host domain value',
+  identifier: 'string value',
 };
 
 function wrap(text: string, width = 70): string[] {

@@ -26,6 +26,8 @@ export interface Settings {
 
   /** [database] connection, SQLAlchemy form (mysql+pymysql://…, postgresql://…, sqlite:///…). */
   databaseConnection: string;
+  /** [hwstash] schema: where hwstash's own tables live; empty = derived from the cell database. */
+  ownSchema: string;
 
   libvirt: {
     /** [libvirt] virt_type */

@@ -10,6 +10,7 @@ import { parseDatabaseUrl, type DatabaseDialect, type DatabaseOptions } from '..
 import { passwordsInUrl, redactText } from '../config/redact.js';
 import { DatabaseUnavailableError, MissingTableError, errorChain } from './errors.js';
 import { QueryCounter } from './query-counter.js';
+import { ownSchema, ownSchemaName, type OwnSchema } from './own-schema.js';
 
 export interface OpenDatabaseOptions {
   logger?: Logger;
@@ -19,6 +20,8 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
   /** How long to wait for a TCP connection to the server. */
   connectTimeoutMs?: number;
+  /** [hwstash] schema: where hwstash's own tables live; empty or unset = the default for the dialect. */
+  ownSchema?: string;
 }
 
 export interface Database {
@@ -29,6 +32,8 @@ export interface Database {
   /** The configured URL with its password replaced by ***. */
   readonly redactedUrl: string;
   readonly queries: QueryCounter;
+  /** Where hwstash's own tables live (outside Nova's schema). */
+  readonly own: OwnSchema;
   /** A connection failure or a missing table as an operator's error; any other error unchanged. */
   translate(err: unknown): unknown;
   close(): Promise<void>;
@@ -51,7 +56,7 @@ export function missingTable(err: unknown): string | undefined {
   const m =
     /no such table: (?:main\.)?(\w+)/.exec(message) ?? // SQLite
     /Table '(?:[^'.]*\.)?(\w+)' doesn't exist/.exec(message) ?? // MySQL ER_NO_SUCH_TABLE
-    /relation "(\w+)" does not exist/.exec(message); // PostgreSQL 42P01
+    /relation "(?:\w+\.)?(\w+)" does not exist/.exec(message); // PostgreSQL 42P01, schema-qualified or not
   return m?.[1];
 }
 
@@ -159,6 +164,7 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
   const secrets = passwordsInUrl(url);
   if (parsed.password) secrets.push(parsed.password);
   const where = describeWhere(parsed);
+  const own = ownSchema(parsed.dialect, ownSchemaName(parsed.dialect, parsed.database, opts.ownSchema));
   const counter = new QueryCounter();
   const sequelize = new Sequelize(sequelizeOptions(parsed, opts, counter));
   if (parsed.dialect === 'sqlite') setSqliteBusyTimeout(sequelize, opts.busyTimeoutMs ?? 10_000);
@@ -170,6 +176,7 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
     where,
     redactedUrl: parsed.redacted,
     queries: counter,
+    own,
     translate: (err) => {
       if (isConnectionError(err)) return unavailable(err);
       const table = missingTable(err);

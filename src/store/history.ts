@@ -60,18 +60,27 @@ export function historyRow(entry: HistoryEntry, now: Date): Record<string, unkno
   };
 }
 
-/** Append entries with one INSERT. */
+/**
+ * Append entries with one INSERT. Written by hand: sequelize's bulkInsert cannot name a table in
+ * another MySQL database (it quotes `db.table` as one identifier).
+ */
 export async function appendHistory(
   db: Database,
   entries: readonly HistoryEntry[],
   options: { transaction?: Transaction; now: Date },
 ): Promise<void> {
   if (entries.length === 0) return;
-  await db.sequelize.getQueryInterface().bulkInsert(
-    HISTORY_TABLE,
-    entries.map((e) => historyRow(e, options.now)),
-    { transaction: options.transaction },
-  );
+  const rows = entries.map((e) => historyRow(e, options.now));
+  const columns = Object.keys(rows[0]!);
+  const replacements: Record<string, unknown> = {};
+  const tuples = rows.map((row, i) => {
+    for (const c of columns) replacements[`r${i}_${c}`] = row[c];
+    return `(${columns.map((c) => `:r${i}_${c}`).join(', ')})`;
+  });
+  await db.sequelize.query(`INSERT INTO ${db.own.table(HISTORY_TABLE)} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, {
+    replacements,
+    transaction: options.transaction,
+  });
 }
 
 function timeText(db: Database): string {
@@ -93,7 +102,7 @@ export async function listHistory(db: Database, instanceUuid: string, options: L
   if (options.property !== undefined) where.push('property = :property');
   const rows = await db.sequelize.query<Record<string, unknown>>(
     `SELECT id, instance_uuid, property, old_value, old_present, new_value, new_present, source, value_source, actor, reason, ` +
-      `${timeText(db)} AS time FROM ${HISTORY_TABLE} WHERE ${where.join(' AND ')} ORDER BY id`,
+      `${timeText(db)} AS time FROM ${db.own.table(HISTORY_TABLE)} WHERE ${where.join(' AND ')} ORDER BY id`,
     { type: QueryTypes.SELECT, replacements: { uuid: instanceUuid, property: options.property } },
   );
   return rows.map((r) => ({

@@ -6,7 +6,7 @@ import type { PropertyName } from '../core/properties.js';
 import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js';
 import { listHistory, type HistoryRecord, type ListHistoryOptions } from './history.js';
 import { findLiveInstance, liveInstanceIdsOnHost, liveInstancesByUuid } from './instances.js';
-import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion, type MigrateResult } from './migrations/index.js';
+import { LATEST_VERSION, MIGRATIONS, migrate, misplacedTables, schemaVersion, type MigrateResult } from './migrations/index.js';
 import { defineNovaModels, type InstanceRow, type NovaModels } from './nova-models.js';
 import { initNovaSchema, novaTablesPresent } from './nova-schema.js';
 import { writeProperties, type PropertyChange, type WritePropertiesOptions, type WritePropertiesResult } from './property-writer.js';
@@ -21,7 +21,8 @@ export type { StoredProperty, SysmetaRow, BadStoredValue } from './sysmeta.js';
 export type { StashBatchReport, StashOptions, InstanceStashReport, InstanceStashStatus, StashRow } from './stash.js';
 export type { PropertyChange, WritePropertiesOptions, WritePropertiesResult, PropertyWrite } from './property-writer.js';
 export type { HistoryRecord, HistoryEntry, HistorySource, ListHistoryOptions } from './history.js';
-export type { MigrateResult } from './migrations/index.js';
+export type { MigrateResult, Relocation } from './migrations/index.js';
+export { RelocationConflictError } from './migrations/index.js';
 export type { StashedValue, PropertyFailure } from './stash-plan.js';
 
 /** A live instance with its system_metadata, as Nova reads them. */
@@ -46,6 +47,10 @@ export interface StoreStatus {
   pending: number[];
   /** Which of Nova's three tables exist. */
   novaTables: Record<string, boolean>;
+  /** Where hwstash's own tables live. */
+  location: string;
+  /** hwstash tables an earlier version left in Nova's schema (`schema.table`); `migrate` moves them. */
+  misplaced: string[];
 }
 
 export class Store {
@@ -97,6 +102,19 @@ export class Store {
     return this.guard(() => migrate(this.db, this.now));
   }
 
+  /**
+   * hwstash tables an earlier version left in Nova's schema, as `schema.table`; while any is
+   * there, Nova's `nova-manage db archive_deleted_rows` fails.
+   */
+  misplacedTables(): Promise<string[]> {
+    return this.guard(() => misplacedTables(this.db));
+  }
+
+  /** Where hwstash's own tables live, for messages. */
+  get ownLocation(): string {
+    return this.db.own.description;
+  }
+
   /** Create Nova's three tables where missing (embedded SQLite, demos, tests). Returns those created. */
   initNovaSchema(): Promise<string[]> {
     return this.guard(() => initNovaSchema(this.db));
@@ -110,6 +128,8 @@ export class Store {
         latestVersion: LATEST_VERSION,
         pending: MIGRATIONS.map((m) => m.version).filter((v) => v > (version ?? 0)),
         novaTables: await novaTablesPresent(this.db),
+        location: this.db.own.description,
+        misplaced: await misplacedTables(this.db),
       };
     });
   }

@@ -48,7 +48,11 @@ export async function createTestDatabase(dialect: TestDialect): Promise<TestData
       dialect,
       name,
       url: `mysql+pymysql://root@127.0.0.1:3306/${name}?charset=utf8`,
-      drop: () => admin('mariadb', `DROP DATABASE IF EXISTS \`${name}\``),
+      // hwstash's own tables live in a database of their own beside it: `<name>_hwstash`.
+      drop: async () => {
+        await admin('mariadb', `DROP DATABASE IF EXISTS \`${name}\``);
+        await admin('mariadb', `DROP DATABASE IF EXISTS \`${name}_hwstash\``);
+      },
     };
   }
   await admin('postgres', `CREATE DATABASE "${name}"`);

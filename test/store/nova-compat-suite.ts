@@ -106,7 +106,9 @@ export function novaCompatSuite(dialect: TestDialect): void {
       const before = new Set(await tableNames(store.db));
       expect((await store.migrate()).applied).toEqual([1]);
       const added = (await tableNames(store.db)).filter((t) => !before.has(t)).sort();
-      expect(added).toEqual(['hwstash_property_history', 'hwstash_schema_migrations']);
+      // Nothing of hwstash's in Nova's schema (nova-manage db archive_deleted_rows would trip on
+      // it), except on SQLite, where Nova never runs in production and one file holds both.
+      expect(added).toEqual(dialect === 'sqlite' ? ['hwstash_property_history', 'hwstash_schema_migrations'] : []);
 
       const common = { image_min_ram: '0', image_min_disk: '1', image_disk_format: 'qcow2', image_container_format: 'bare', image_base_image_ref: randomUUID() };
       const specs = [

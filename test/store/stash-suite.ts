@@ -31,7 +31,7 @@ export function stashSuite(dialect: TestDialect): void {
     });
 
     test('migrations and Nova schema are idempotent', async () => {
-      expect(await store.migrate()).toEqual({ applied: [], version: 1 });
+      expect(await store.migrate()).toMatchObject({ applied: [], version: 1, createdSchema: false, relocated: [] });
       expect(await store.initNovaSchema()).toEqual([]);
       const status = await store.status();
       expect(status).toEqual({
@@ -39,6 +39,8 @@ export function stashSuite(dialect: TestDialect): void {
         latestVersion: 1,
         pending: [],
         novaTables: { instances: true, instance_system_metadata: true, block_device_mapping: true },
+        location: store.ownLocation,
+        misplaced: [],
       });
     });
 

@@ -3,11 +3,12 @@
  * (stash, set, revert), newest last per instance. `old_present`/`new_present` tell "no row"
  * from "a row holding NULL" (NULL means "no such device", a value), so a revert can restore either.
  */
+import type { OwnSchema } from '../own-schema.js';
 import type { Migration } from './migration.js';
 
-const DDL = {
+const ddl = (t: string) => ({
   mysql: [
-    `CREATE TABLE \`hwstash_property_history\` (
+    `CREATE TABLE ${t} (
   \`id\` bigint NOT NULL AUTO_INCREMENT,
   \`instance_uuid\` varchar(36) NOT NULL,
   \`property\` varchar(64) NOT NULL,
@@ -25,7 +26,7 @@ const DDL = {
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   ],
   postgres: [
-    `CREATE TABLE "hwstash_property_history" (
+    `CREATE TABLE ${t} (
   "id" bigserial NOT NULL PRIMARY KEY,
   "instance_uuid" varchar(36) NOT NULL,
   "property" varchar(64) NOT NULL,
@@ -39,10 +40,10 @@ const DDL = {
   "reason" varchar(255),
   "created_at" timestamp without time zone NOT NULL
 )`,
-    'CREATE INDEX "hwstash_property_history_instance_uuid_id_idx" ON "hwstash_property_history" ("instance_uuid", "id")',
+    `CREATE INDEX "hwstash_property_history_instance_uuid_id_idx" ON ${t} ("instance_uuid", "id")`,
   ],
   sqlite: [
-    `CREATE TABLE "hwstash_property_history" (
+    `CREATE TABLE ${t} (
   "id" INTEGER NOT NULL PRIMARY KEY,
   "instance_uuid" VARCHAR(36) NOT NULL,
   "property" VARCHAR(64) NOT NULL,
@@ -56,12 +57,12 @@ const DDL = {
   "reason" VARCHAR(255),
   "created_at" DATETIME NOT NULL
 )`,
-    'CREATE INDEX "hwstash_property_history_instance_uuid_id_idx" ON "hwstash_property_history" ("instance_uuid", "id")',
+    `CREATE INDEX "hwstash_property_history_instance_uuid_id_idx" ON ${t} ("instance_uuid", "id")`,
   ],
-};
+});
 
 export const propertyHistory: Migration = {
   version: 1,
   name: 'property history',
-  statements: (dialect) => DDL[dialect],
+  statements: (own: OwnSchema) => ddl(own.table('hwstash_property_history'))[own.dialect],
 };

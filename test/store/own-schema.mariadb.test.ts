@@ -1,0 +1,3 @@
+import { ownSchemaSuite } from './own-schema-suite.js';
+
+ownSchemaSuite('mariadb');
