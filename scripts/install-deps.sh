@@ -38,3 +38,6 @@ if ! psql -h 127.0.0.1 -U postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
   sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main reload
 fi
+
+# The second real Nova the tests compare against: 2025.1, in a Debian 13 tree (built once, kept).
+"$here/nova-2025.1-tree.sh" >/dev/null

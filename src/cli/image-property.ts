@@ -17,6 +17,7 @@ import {
   domainDiff,
   evaluateChange,
   liveInstance,
+  notFound,
   plannedWrites,
   refusal,
   reportFindings,
@@ -296,7 +297,9 @@ Examples:
     .option('--property <name>', 'only this property')
     .option('--format <format>', 'table or json (default: table on a terminal, json otherwise)')
     .addHelpText('after', `
-Exit status: 0 ok, 1 unexpected error, 2 instance not found, 5 unknown property name.
+The history of a deleted instance stays readable (Nova's archive and purge do not touch it).
+
+Exit status: 0 ok, 1 unexpected error, 2 instance not found (neither live nor in the history), 5 unknown property name.
 
 Examples:
   hwstash image-property history 0b6a1c7e-8d51-4a4e-9f27-1c5e0f6c2d10
@@ -307,13 +310,21 @@ Examples:
         throw new CliError(EXIT.unknownProperty, `--property: invalid image property name ${JSON.stringify(opts.property)}; allowed: ${PROPERTY_NAMES.join(', ')}`);
       }
       await withStore(ctx, async (store) => {
-        const { instance } = await liveInstance(store, uuid);
-        const history = await store.history(instance.uuid, opts.property === undefined ? {} : { property: opts.property });
+        const filter = opts.property === undefined ? {} : { property: opts.property };
+        const live = await store.liveInstance(uuid);
+        // hwstash's history outlives the instance: Nova deletes, archives and purges its rows, and
+        // the record of what its hardware was stays answerable.
+        const history = await store.history(live?.instance.uuid ?? uuid, filter);
+        if (!live) {
+          if (history.length === 0 && (await store.history(uuid)).length === 0) throw notFound(uuid, store);
+          ctx.warn(`instance ${uuid} is deleted (or archived by Nova); showing the history hwstash kept`);
+        }
+        const instance = live?.instance.uuid ?? uuid;
         if (format === 'json') {
-          writeJson(ctx.io.stdout, { instance: instance.uuid, history });
+          writeJson(ctx.io.stdout, { instance, deleted: !live, history });
           return;
         }
-        if (history.length === 0) ctx.io.stdout.write(`instance ${instance.uuid}: no history entries\n`);
+        if (history.length === 0) ctx.io.stdout.write(`instance ${instance}: no history entries\n`);
         else ctx.io.stdout.write(historyTable(history));
       });
     });

@@ -2,10 +2,12 @@
 
   nova_db.py sync URL          build the main (cell) schema with Nova's alembic migrations
   nova_db.py create URL        create instances (JSON list on stdin) with Nova's DB API
+  nova_db.py destroy URL UUID... delete instances as Nova's API does at the end of a delete
+                               (instance_destroy: the instance and its system_metadata soft-deleted)
   nova_db.py read URL UUID...  load instances with Nova's DB API and objects; print, per uuid,
                                the system_metadata Nova sees and instance.image_meta's properties
 
-Runs with Debian's python3-nova (Zed). Output is one JSON document on stdout.
+Runs with Debian's python3-nova: Zed on this machine, 2025.1 in the Debian 13 tree (nova-releases.ts). Output is one JSON document on stdout.
 """
 import json
 import sys
@@ -78,12 +80,24 @@ def read(url, uuids):
     return out
 
 
+def destroy(url, uuids):
+    configure(url)
+    from nova import context
+    from nova.db.main import api as db
+    ctx = context.get_admin_context()
+    for uuid in uuids:
+        db.instance_destroy(ctx, uuid)
+    return {'destroyed': uuids}
+
+
 def main(argv):
     cmd, url = argv[1], argv[2]
     if cmd == 'sync':
         result = sync(url)
     elif cmd == 'create':
         result = create(url, json.load(sys.stdin))
+    elif cmd == 'destroy':
+        result = destroy(url, argv[3:])
     elif cmd == 'read':
         result = read(url, argv[3:])
     else:
