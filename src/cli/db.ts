@@ -3,7 +3,11 @@
  * default and demos (`init-nova-schema`), and what is there (`status`).
  */
 import type { Command } from 'commander';
-import { DatabaseUnavailableError, MissingTableError, RelocationConflictError, type Store } from '../store/index.js';
+import { DatabaseUnavailableError, InsufficientPrivilegeError, MissingTableError, RelocationConflictError, type Store } from '../store/index.js';
+import { parseDatabaseUrl } from '../config/database-url.js';
+import { ConfigError } from '../config/errors.js';
+import { grantStatements } from '../store/grants.js';
+import { DEFAULT_POSTGRES_SCHEMA, ownSchemaName } from '../store/own-schema.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
@@ -18,9 +22,8 @@ export async function withStore<T>(ctx: CliContext, fn: (store: Store) => Promis
   try {
     return await fn(store);
   } catch (err) {
-    throw err instanceof DatabaseUnavailableError || err instanceof MissingTableError || err instanceof RelocationConflictError
-      ? new CliError(1, err.message)
-      : err;
+    const operators = [DatabaseUnavailableError, MissingTableError, RelocationConflictError, InsufficientPrivilegeError];
+    throw operators.some((E) => err instanceof E) ? new CliError(1, (err as Error).message) : err;
   }
 }
 
@@ -53,6 +56,53 @@ export function registerDb(program: Command, ctx: CliContext): void {
             : `hwstash schema is up to date (version ${result.version}, its tables in ${result.location})\n`,
         );
       });
+    });
+
+  db.command('grants')
+    .description("print the SQL that gives hwstash its own least-privilege account on the cell database (for the database administrator)")
+    .option('--user <name>', 'the account (MySQL user or PostgreSQL role)', 'hwstash')
+    .option('--host <host>', "MySQL: the account's host part", '%')
+    .option('--dialect <dialect>', 'mysql or postgresql (default: that of the configured database)')
+    .option('--database <name>', 'the cell database (default: that of the configured database)')
+    .option('--nova-schema <name>', "PostgreSQL: the schema of Nova's tables", 'public')
+    .addHelpText('after', `
+It reads only the configuration (no connection). The account may read instances, read and write
+instance_system_metadata, and do anything in hwstash's own database (MySQL) or schema
+(PostgreSQL); nothing else. Put it in [hwstash] database_connection of /etc/hwstash/hwstash.conf.
+
+Exit status: 0 ok, 1 error (a bad name, or no MySQL/PostgreSQL database to derive it from).
+
+Examples:
+  hwstash db grants --user hwstash_compute | mysql nova_cell1
+  hwstash db grants --dialect postgresql --database nova_cell1 | psql nova_cell1`)
+    .action((opts: { user: string; host: string; dialect?: string; database?: string; novaSchema: string }) => {
+      const settings = ctx.settings();
+      let configured: ReturnType<typeof parseDatabaseUrl> | null = null;
+      try {
+        configured = parseDatabaseUrl(settings.databaseConnection);
+      } catch {
+        configured = null;
+      }
+      const dialectWord = opts.dialect ?? (configured?.dialect === 'postgres' ? 'postgresql' : configured?.dialect);
+      if (dialectWord !== 'mysql' && dialectWord !== 'postgresql') {
+        throw new CliError(
+          1,
+          opts.dialect === undefined
+            ? `the configured database (${configured?.redacted ?? 'none'}) is not MySQL or PostgreSQL; give --dialect mysql|postgresql and --database`
+            : `--dialect ${JSON.stringify(opts.dialect)}: allowed: mysql, postgresql`,
+        );
+      }
+      const dialect = dialectWord === 'mysql' ? 'mysql' : 'postgres';
+      const cellDatabase = opts.database ?? (configured && configured.dialect === dialect ? configured.database : undefined);
+      if (!cellDatabase) throw new CliError(1, '--database: the cell database name is needed (the configured database does not give it)');
+      try {
+        const ownSchema = ownSchemaName(dialect, cellDatabase, settings.ownSchema) ?? DEFAULT_POSTGRES_SCHEMA;
+        const lines = grantStatements({ dialect, user: opts.user, host: opts.host, cellDatabase, ownSchema, novaSchema: opts.novaSchema });
+        ctx.io.stdout.write(lines.join('\n') + '\n');
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(1, err.message);
+        throw err;
+      }
     });
 
   db.command('init-nova-schema')

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { Sequelize, type Options } from 'sequelize';
 import { parseDatabaseUrl, type DatabaseDialect, type DatabaseOptions } from '../config/database-url.js';
 import { passwordsInUrl, redactText } from '../config/redact.js';
-import { DatabaseUnavailableError, MissingTableError, errorChain } from './errors.js';
+import { DatabaseUnavailableError, InsufficientPrivilegeError, MissingTableError, errorChain, isPrivilegeError } from './errors.js';
 import { QueryCounter } from './query-counter.js';
 import { ownSchema, ownSchemaName, type OwnSchema } from './own-schema.js';
 
@@ -179,6 +179,7 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
     own,
     translate: (err) => {
       if (isConnectionError(err)) return unavailable(err);
+      if (isPrivilegeError(err)) return new InsufficientPrivilegeError(where, redactText(causeText(err), secrets));
       const table = missingTable(err);
       return table ? new MissingTableError(table, where) : err;
     },

@@ -16,6 +16,28 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** The database account lacks a privilege hwstash needs (MySQL 1044/1142/1227, PostgreSQL 42501). */
+export class InsufficientPrivilegeError extends Error {
+  constructor(
+    readonly where: string,
+    readonly reason: string,
+  ) {
+    super(`the database account at ${where} lacks a privilege hwstash needs: ${reason}; \`hwstash db grants\` prints the grants it needs`);
+    this.name = 'InsufficientPrivilegeError';
+  }
+}
+
+const PRIVILEGE_CODES = new Set(['ER_DBACCESS_DENIED_ERROR', 'ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR', '42501']);
+
+/** An error of a statement the account may not run, anywhere in the driver's chain. */
+export function isPrivilegeError(err: unknown): boolean {
+  for (const e of errorChain(err)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && PRIVILEGE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
 /** No live instance (deleted = 0) with this uuid. */
 export class InstanceNotFoundError extends Error {
   constructor(readonly uuid: string) {

@@ -15,7 +15,7 @@ import { storedProperties, sysmetaDict, type StoredProperty, type SysmetaRow } f
 import { instancesMissingProperties, sysmetaRowsOf } from './system-metadata.js';
 import type { QueryCounter } from './query-counter.js';
 
-export { DatabaseUnavailableError, InstanceNotFoundError, MissingTableError, UnstorableValueError } from './errors.js';
+export { DatabaseUnavailableError, InstanceNotFoundError, InsufficientPrivilegeError, MissingTableError, UnstorableValueError } from './errors.js';
 export type { InstanceRow } from './nova-models.js';
 export type { StoredProperty, SysmetaRow, BadStoredValue } from './sysmeta.js';
 export type { StashBatchReport, StashOptions, InstanceStashReport, InstanceStashStatus, StashRow } from './stash.js';

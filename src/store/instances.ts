@@ -7,7 +7,7 @@ import { select } from './sql.js';
 import type { Database } from './database.js';
 import { INSTANCE_ATTRIBUTES, toInstanceRow, type InstanceRow, type NovaModels } from './nova-models.js';
 import { textOrNull } from './row.js';
-import { rowLock } from './transaction.js';
+import { lockInstances } from './transaction.js';
 
 export async function findLiveInstance(models: NovaModels, uuid: string, transaction?: Transaction): Promise<InstanceRow | null> {
   const row = await models.Instance.findOne({
@@ -69,7 +69,7 @@ async function selectLive(
 ): Promise<Array<Record<string, unknown>>> {
   if (uuids.length === 0) return [];
   const { transaction, host } = options;
-  const lock = transaction && rowLock(db, transaction) ? ' FOR UPDATE' : '';
+  const lock = transaction ? await lockInstances(db, uuids, transaction) : '';
   const cols = host === undefined || columns.includes('host') ? columns : [...columns, 'host'];
   // The host is checked here rather than in SQL: with it in the WHERE clause SQLite walks the
   // host's whole index range instead of looking the uuids up.

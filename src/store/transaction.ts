@@ -1,7 +1,7 @@
 /**
  * Write transactions that two hwstash processes (two agents, or an agent and an operator's
- * `set`) can run against the same instances. Row locks are taken by the callers
- * (`SELECT … FOR UPDATE` on the instances rows); on SQLite, which has no row locks, the
+ * `set`) can run against the same instances. Instance locks are taken by the callers
+ * (`lockInstances`); on SQLite, which has no row locks, the
  * transaction is IMMEDIATE: it holds the database's write lock from its first statement, so the
  * reads inside it see every committed write and no other writer can slip in between.
  * A deadlock or a busy database makes the whole transaction run again, a bounded number of times.
@@ -49,7 +49,22 @@ export async function writeTransaction<T>(
   }
 }
 
-/** `FOR UPDATE` where the database has row locks; SQLite relies on its IMMEDIATE transaction. */
-export function rowLock(db: Database, transaction: Transaction): Transaction['LOCK'][keyof Transaction['LOCK']] | undefined {
-  return db.dialect === 'sqlite' ? undefined : transaction.LOCK.UPDATE;
+/**
+ * Lock instances for a write transaction, until it ends; returns the suffix for the SELECT that
+ * reads them. MySQL/MariaDB: `FOR UPDATE` on the rows (MariaDB needs only SELECT on `instances`
+ * for it). PostgreSQL: a row lock would need UPDATE on `instances`, which hwstash's
+ * least-privilege account must not have, so a transaction-scoped advisory lock per instance
+ * instead, taken in one statement in a fixed order (no two lockers deadlock). It serialises
+ * hwstash's writers as the row lock does; Nova never locks these rows either way. SQLite: its
+ * IMMEDIATE transaction already holds the database's write lock.
+ */
+export async function lockInstances(db: Database, uuids: readonly string[], transaction: Transaction): Promise<string> {
+  if (db.dialect === 'mysql') return ' FOR UPDATE';
+  if (db.dialect === 'postgres' && uuids.length > 0) {
+    await db.sequelize.query(
+      "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('hwstash:instance:' || u, 0) AS k FROM unnest(ARRAY[:uuids]::text[]) AS u ORDER BY k) AS locks",
+      { replacements: { uuids: [...uuids] }, transaction },
+    );
+  }
+  return '';
 }

@@ -11,6 +11,7 @@ import { AgentHarness, httpGet, queueCounts, sleep, waitFor } from './helpers/ha
 import { novaFixture } from './helpers/nova-fixtures.js';
 import { parseExposition, valueOf } from './helpers/prometheus.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
+import { mariadbHistory } from '../store/databases.js';
 
 let proxy: TcpProxy;
 let h: AgentHarness;
@@ -53,7 +54,7 @@ test('a cut mid-stream: the agent reconnects and every event is applied exactly 
 
   // Exactly once: 11 rows and 11 history entries per instance, none twice.
   expect(await count("SELECT COUNT(*) AS n FROM instance_system_metadata WHERE `key` LIKE 'image\\_hw\\_%'")).toBe(11 * N);
-  expect(await count('SELECT COUNT(*) AS n FROM hwstash_property_history')).toBe(11 * N);
+  expect(await count(`SELECT COUNT(*) AS n FROM ${mariadbHistory(h.db.name)}`)).toBe(11 * N);
   expect(await count('SELECT COUNT(*) AS n FROM (SELECT 1 FROM instance_system_metadata GROUP BY instance_uuid, `key` HAVING COUNT(*) > 1) d')).toBe(0);
   expect(await h.broker!.ready(h.names.deadLetterQueue)).toBe(0);
   expect(proxy.connections).toBeGreaterThanOrEqual(2);

@@ -8,6 +8,7 @@ import mysql from 'mysql2/promise';
 import { insertInstances, type NewInstance } from '../../src/store/seed.js';
 import { AgentProcess, ensureBuilt } from './helpers/cli.js';
 import { AgentHarness, sleep } from './helpers/harness.js';
+import { mariadbHistory } from '../store/databases.js';
 
 const INSTANCES = 3000;
 /** Rows some instances already have (Nova's own stash of an older release, an operator's set). */
@@ -43,7 +44,7 @@ test('kill -9 during the start-up reconcile leaves whole instances; after the re
     await first.waitForLog('reconciling this host', 60_000);
     // Some batches committed, most not: kill it.
     for (;;) {
-      const [history] = await q<{ n: number }>('SELECT COUNT(*) AS n FROM hwstash_property_history');
+      const [history] = await q<{ n: number }>(`SELECT COUNT(*) AS n FROM ${mariadbHistory(h.db.name)}`);
       if (Number(history!.n) >= 300) break;
       if (first.find('hwstash agent ready').length) throw new Error('the reconcile finished before the kill; give it more instances');
       await sleep(10);
@@ -79,11 +80,11 @@ test('kill -9 during the start-up reconcile leaves whole instances; after the re
     const now = await q<Row>('SELECT id, instance_uuid, `key`, value FROM instance_system_metadata WHERE id IN (?) ORDER BY id', [ids]);
     expect(now).toEqual(preseeded);
     // One history row per property stashed, none for the values that were already there.
-    const history = await q<{ n: number }>('SELECT COUNT(*) AS n FROM hwstash_property_history');
+    const history = await q<{ n: number }>(`SELECT COUNT(*) AS n FROM ${mariadbHistory(h.db.name)}`);
     const expected = [...seededCount.values()].reduce((sum, seeded) => sum + (11 - seeded), 0);
     expect(Number(history[0]!.n)).toBe(expected);
     const historyOfPreseeded = await q(
-      "SELECT h.instance_uuid FROM hwstash_property_history h JOIN instance_system_metadata m ON m.instance_uuid = h.instance_uuid AND m.`key` = CONCAT('image_', h.property) WHERE m.id IN (?)",
+      `SELECT h.instance_uuid FROM ${mariadbHistory(h.db.name)} h JOIN instance_system_metadata m ON m.instance_uuid = h.instance_uuid AND m.\`key\` = CONCAT('image_', h.property) WHERE m.id IN (?)`,
       [ids],
     );
     expect(historyOfPreseeded).toEqual([]);

@@ -16,6 +16,7 @@ import { defineDomain, testHypervisor } from './helpers/domains.js';
 import { novaFixture } from './helpers/nova-fixtures.js';
 import { parseExposition, valueOf } from './helpers/prometheus.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
+import { mariadbHistory } from '../store/databases.js';
 
 async function health(h: AgentHarness): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await httpGet(`${h.metricsUrl}/healthz`);
@@ -95,7 +96,7 @@ test('a database link cut in the middle of a stash transaction is waited out: th
     await waitFor(async () => (await queueCounts(h.names.queue))?.unacked === 0, 15_000, 'the ack');
     expect(await h.broker!.ready(h.names.deadLetterQueue)).toBe(0);
     // Once: one history row per property.
-    const [history] = await side.query('SELECT COUNT(*) AS n FROM hwstash_property_history WHERE instance_uuid = ?', [uuid]);
+    const [history] = await side.query(`SELECT COUNT(*) AS n FROM ${mariadbHistory(h.db.name)} WHERE instance_uuid = ?`, [uuid]);
     expect(Number((history as Array<{ n: number }>)[0]!.n)).toBe(11);
     // The broken link was an outage to wait out, not a failure of the event.
     expect(h.logs.find('event failed')).toEqual([]);

@@ -122,7 +122,7 @@ export async function cliWorld(dialect: TestDialect, o: ConfigOptions = {}): Pro
       const q = (sql: string) => store.db.sequelize.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT });
       return {
         instance_system_metadata: await q('SELECT * FROM instance_system_metadata ORDER BY id'),
-        hwstash_property_history: o.migrate === false ? [] : await q('SELECT * FROM hwstash_property_history ORDER BY id'),
+        hwstash_property_history: o.migrate === false ? [] : await q(`SELECT * FROM ${store.db.own.table('hwstash_property_history')} ORDER BY id`),
       };
     },
     close: async () => {

@@ -577,7 +577,7 @@ export function imagePropertySuite(dialect: TestDialect): void {
         const countWritten = async () =>
           Number(
             ((await w.store.db.sequelize.query<{ n: number }>(
-              "SELECT COUNT(*) AS n FROM hwstash_property_history WHERE property = 'hw_cdrom_bus' AND new_value = 'sata' AND instance_uuid IN (:uuids)",
+              `SELECT COUNT(*) AS n FROM ${w.store.db.own.table('hwstash_property_history')} WHERE property = 'hw_cdrom_bus' AND new_value = 'sata' AND instance_uuid IN (:uuids)`,
               { type: QueryTypes.SELECT, replacements: { uuids } },
             ))[0] as { n: number }).n,
           );

@@ -14,6 +14,7 @@ import { novaFixture } from '../agent/helpers/nova-fixtures.js';
 import { restartBroker, type BrokerRestart } from './helpers/broker.js';
 import { NovaNotifier } from './helpers/nova-notifier.js';
 import { figure } from './helpers/figures.js';
+import { mariadbHistory } from '../store/databases.js';
 
 test('a broker restart mid-stream: every event applied, none twice', async () => {
   const h = await AgentHarness.create();
@@ -43,7 +44,7 @@ test('a broker restart mid-stream: every event applied, none twice', async () =>
     );
     // Exactly once: 11 rows and 11 history entries per instance, no key twice.
     expect(await count("SELECT COUNT(*) AS n FROM instance_system_metadata WHERE `key` LIKE 'image\\_hw\\_%'")).toBe(11 * N);
-    expect(await count('SELECT COUNT(*) AS n FROM hwstash_property_history')).toBe(11 * N);
+    expect(await count(`SELECT COUNT(*) AS n FROM ${mariadbHistory(h.db.name)}`)).toBe(11 * N);
     expect(await count('SELECT COUNT(*) AS n FROM (SELECT 1 FROM instance_system_metadata GROUP BY instance_uuid, `key` HAVING COUNT(*) > 1) d')).toBe(0);
     const broker = await TestBroker.open();
     try {

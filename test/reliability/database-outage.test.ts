@@ -109,8 +109,8 @@ test('a 30 s database outage: the agent stays up, reports unhealthy, dead-letter
 
     // Every event once: 11 rows and 11 history rows per instance; nothing dead-lettered.
     expect(await db.duplicates()).toEqual([]);
-    expect(await db.count('SELECT COUNT(*) AS n FROM hwstash_property_history')).toBe(uuids.length * PROPERTIES);
-    expect(await db.query('SELECT instance_uuid FROM hwstash_property_history GROUP BY instance_uuid HAVING COUNT(*) <> 11')).toEqual([]);
+    expect(await db.count(`SELECT COUNT(*) AS n FROM ${db.historyTable}`)).toBe(uuids.length * PROPERTIES);
+    expect(await db.query(`SELECT instance_uuid FROM ${db.historyTable} GROUP BY instance_uuid HAVING COUNT(*) <> 11`)).toEqual([]);
     expect(await h.broker!.ready(h.names.deadLetterQueue)).toBe(0);
     expect(agent.find('event dead-lettered')).toEqual([]);
     expect(agent.find('database unreachable: events wait until it answers').length).toBeGreaterThanOrEqual(1);

@@ -91,11 +91,11 @@ test('10,000 events through a cut connection and a broker restart: every event p
 
     // Exactly once: 11 rows, 11 history rows per instance; no key twice.
     expect(await db.duplicates()).toEqual([]);
-    expect(await db.count('SELECT COUNT(*) AS n FROM hwstash_property_history')).toBe(N * PROPERTIES);
+    expect(await db.count(`SELECT COUNT(*) AS n FROM ${db.historyTable}`)).toBe(N * PROPERTIES);
     expect(
-      await db.query("SELECT instance_uuid, COUNT(*) AS n FROM hwstash_property_history GROUP BY instance_uuid HAVING COUNT(*) <> 11"),
+      await db.query(`SELECT instance_uuid, COUNT(*) AS n FROM ${db.historyTable} GROUP BY instance_uuid HAVING COUNT(*) <> 11`),
     ).toEqual([]);
-    expect(await db.count('SELECT COUNT(DISTINCT instance_uuid) AS n FROM hwstash_property_history')).toBe(N);
+    expect(await db.count(`SELECT COUNT(DISTINCT instance_uuid) AS n FROM ${db.historyTable}`)).toBe(N);
 
     // Every event the broker routed was handled (at least once: redeliveries after the cut and
     // the restart are expected); those it dropped were stashed by a reconcile after reconnect.
@@ -114,7 +114,7 @@ test('10,000 events through a cut connection and a broker restart: every event p
     }
     const redeliveries = handled().length - handledIds.size;
     const rowsBefore = await db.sysmeta();
-    const historyBefore = await db.count('SELECT COUNT(*) AS n FROM hwstash_property_history');
+    const historyBefore = await db.count(`SELECT COUNT(*) AS n FROM ${db.historyTable}`);
 
     // Redelivery, same agent: it remembers the ids it committed (the latest 10,000) and acks
     // without running the handler again.
@@ -136,7 +136,7 @@ test('10,000 events through a cut connection and a broker restart: every event p
     expect(fresh.filter((e) => nova.routed.has(e.messageId) && !rehandled.has(e.messageId))).toEqual([]);
     expect(h.logs.find('stashed').length).toBe(stashedBefore);
     expect(await db.sysmeta()).toEqual(rowsBefore);
-    expect(await db.count('SELECT COUNT(*) AS n FROM hwstash_property_history')).toBe(historyBefore);
+    expect(await db.count(`SELECT COUNT(*) AS n FROM ${db.historyTable}`)).toBe(historyBefore);
 
     figure(
       'bus-faults',

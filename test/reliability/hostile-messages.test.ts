@@ -75,7 +75,7 @@ test('1,000 malformed and hostile messages: no crash, each dead-lettered with a 
       instances: await db.query('SELECT * FROM instances WHERE uuid IN (?) ORDER BY id', [hostileOnly]),
       sysmeta: await db.query('SELECT * FROM instance_system_metadata WHERE instance_uuid IN (?) ORDER BY id', [hostileOnly]),
       devices: await db.query('SELECT * FROM block_device_mapping WHERE instance_uuid IN (?) ORDER BY id', [hostileOnly]),
-      history: await db.query('SELECT * FROM hwstash_property_history WHERE instance_uuid IN (?) ORDER BY id', [hostileOnly]),
+      history: await db.query(`SELECT * FROM ${db.historyTable} WHERE instance_uuid IN (?) ORDER BY id`, [hostileOnly]),
       domains: await Promise.all(defined.map((u) => hv.persistentXml(u))),
       tables: await db.query("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name"),
     });

@@ -90,11 +90,11 @@ test('kill -9 at 20 random moments of a 2,000-instance reconcile: whole batches 
 
     const reset = async () => {
       await db.query('DELETE FROM instance_system_metadata WHERE id > ?', [baselineMaxId]);
-      await db.query('DELETE FROM hwstash_property_history');
+      await db.query(`DELETE FROM ${db.historyTable}`);
     };
     const firstCommit = async (p: AgentProcess, since: number): Promise<number> => {
       for (;;) {
-        if ((await db.query('SELECT id FROM hwstash_property_history LIMIT 1')).length > 0) return Date.now() - since;
+        if ((await db.query(`SELECT id FROM ${db.historyTable} LIMIT 1`)).length > 0) return Date.now() - since;
         if (p.child.exitCode !== null) throw new Error(`hwstash exited before its first commit: ${p.stderr}`);
         if (Date.now() - since > 60_000) throw new Error('no commit within 60 s');
         await sleep(5);
@@ -193,7 +193,7 @@ test('kill -9 at 20 random moments of a 2,000-instance reconcile: whole batches 
       expect(restart.stashed).toBe(eligible.length - completed.length);
       const after = await checkInvariants(`after restart ${kills}`);
       expect(after).toHaveLength(eligible.length);
-      expect(await db.count('SELECT COUNT(*) AS n FROM hwstash_property_history')).toBe(expectedRows);
+      expect(await db.count(`SELECT COUNT(*) AS n FROM ${db.historyTable}`)).toBe(expectedRows);
     }
 
     // Every instance complete: 11 properties, each once.

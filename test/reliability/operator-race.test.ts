@@ -93,7 +93,7 @@ test("operator set racing the agent's stash on 200 instances: the operator's val
     // stashed row), or the set first (the stash then left the key alone). Either way the last
     // word on hw_video_model is a set, and no stash ever wrote it after one.
     const history = await db.query<{ instance_uuid: string; source: string; new_value: string | null }>(
-      "SELECT instance_uuid, source, new_value FROM hwstash_property_history WHERE property = 'hw_video_model' ORDER BY id",
+      `SELECT instance_uuid, source, new_value FROM ${db.historyTable} WHERE property = 'hw_video_model' ORDER BY id`,
     );
     let stashFirst = 0;
     let setFirst = 0;
@@ -105,7 +105,7 @@ test("operator set racing the agent's stash on 200 instances: the operator's val
       if (firstSet > 0) stashFirst += 1;
       else setFirst += 1;
     }
-    const stashed = await db.count("SELECT COUNT(*) AS n FROM hwstash_property_history WHERE source = 'stash'");
+    const stashed = await db.count(`SELECT COUNT(*) AS n FROM ${db.historyTable} WHERE source = 'stash'`);
     expect(stashed).toBe(INSTANCES * PROPERTIES - setFirst);
 
     figure(

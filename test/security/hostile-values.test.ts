@@ -227,7 +227,7 @@ function storeSuite(dialect: TestDialect): void {
     // fails with the literal left open: an error, never a different statement. No input path
     // can carry a NUL there (argv and environment cannot; notification uuids are validated).
     test.each(HOSTILE.map((v) => [v]))('lookups by %j find nothing (or fail) and change nothing', async (value) => {
-      const before = { instances: await count('instances'), sysmeta: await count('instance_system_metadata'), history: await count('hwstash_property_history') };
+      const before = { instances: await count('instances'), sysmeta: await count('instance_system_metadata'), history: await count(store.db.own.table('hwstash_property_history')) };
       const nothing = async <T>(work: () => Promise<T>, empty: T) => {
         try {
           expect(await work()).toEqual(empty);
@@ -243,7 +243,7 @@ function storeSuite(dialect: TestDialect): void {
         dialect === 'sqlite' && value.includes('\u0000') ? Error : InstanceNotFoundError,
       );
       expect(await store.instanceIdsOnHost(`h1' OR '1'='1`)).toEqual([]);
-      expect({ instances: await count('instances'), sysmeta: await count('instance_system_metadata'), history: await count('hwstash_property_history') }).toEqual(before);
+      expect({ instances: await count('instances'), sysmeta: await count('instance_system_metadata'), history: await count(store.db.own.table('hwstash_property_history')) }).toEqual(before);
     });
 
     test.each(ENUM_PROPERTIES.flatMap((p) => hostileFor(HOSTILE).map((v): [PropertyName, string] => [p, v])))(

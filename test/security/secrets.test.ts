@@ -185,6 +185,7 @@ beforeAll(async () => {
   await store.close();
   await mariadbAdmin(`CREATE USER '${DB_USER}'@'%' IDENTIFIED BY '${DB_PASSWORD}'`);
   await mariadbAdmin(`GRANT ALL PRIVILEGES ON \`${tdb.name}\`.* TO '${DB_USER}'@'%'`);
+  await mariadbAdmin(`GRANT ALL PRIVILEGES ON \`${tdb.name}_hwstash\`.* TO '${DB_USER}'@'%'`);
   await rabbitmqctl('add_user', BUS_USER, BUS_PASSWORD);
   await rabbitmqctl('set_permissions', '-p', '/', BUS_USER, '.*', '.*', '.*');
 }, 240_000);

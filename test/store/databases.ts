@@ -34,6 +34,11 @@ async function admin(dialect: 'mariadb' | 'postgres', sql: string): Promise<void
   }
 }
 
+/** hwstash's history table of a MariaDB test database, qualified: it lives in `<name>_hwstash`. */
+export function mariadbHistory(database: string): string {
+  return `\`${database}_hwstash\`.hwstash_property_history`;
+}
+
 export async function createTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
   const name = `hwstash_test_${randomBytes(5).toString('hex')}`;
   if (dialect === 'sqlite') {

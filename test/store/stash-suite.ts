@@ -167,7 +167,8 @@ export function stashSuite(dialect: TestDialect): void {
       expect(big.queries).toBe(small.queries);
       expect(await store.instancesMissingProperties([...one, ...many])).toEqual(new Set());
       // BEGIN, lock, sysmeta, INSERT rows, INSERT history, COMMIT: block devices are not read.
-      expect(big.queries).toBeLessThanOrEqual(6);
+      // PostgreSQL takes its instance locks in a statement of their own (advisory locks).
+      expect(big.queries).toBeLessThanOrEqual(dialect === 'postgres' ? 7 : 6);
     });
 
     test('a dry run writes nothing and shows what it would write', async () => {

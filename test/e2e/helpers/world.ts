@@ -226,7 +226,7 @@ export class World {
   /** hwstash's history rows of the instance, oldest first. */
   async historyRows(uuid: string): Promise<Array<Record<string, unknown>>> {
     return this.store.db.sequelize.query<Record<string, unknown>>(
-      'SELECT * FROM hwstash_property_history WHERE instance_uuid = :uuid ORDER BY id',
+      `SELECT * FROM ${this.store.db.own.table('hwstash_property_history')} WHERE instance_uuid = :uuid ORDER BY id`,
       { replacements: { uuid }, type: QueryTypes.SELECT },
     );
   }

@@ -3,6 +3,7 @@
  * agent's pool, not hwstash's store code): the invariants are checked with plain SQL.
  */
 import mysql from 'mysql2/promise';
+import { mariadbHistory } from '../../store/databases.js';
 
 export interface SysmetaRow {
   id: number;
@@ -25,12 +26,20 @@ export interface HistoryRow {
 }
 
 export class SideDb {
-  private constructor(private readonly conn: mysql.Connection) {}
+  private constructor(
+    private readonly conn: mysql.Connection,
+    private readonly database: string,
+  ) {}
+
+  /** hwstash's history table, in its own database beside the cell database. */
+  get historyTable(): string {
+    return mariadbHistory(this.database);
+  }
 
   static async open(database: string): Promise<SideDb> {
     // Dates as text: a value that changed by a microsecond must show.
     const conn = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database, dateStrings: true });
-    return new SideDb(conn);
+    return new SideDb(conn, database);
   }
 
   async query<T>(sql: string, values: unknown[] = []): Promise<T[]> {
@@ -47,7 +56,7 @@ export class SideDb {
   }
 
   history(): Promise<HistoryRow[]> {
-    return this.query<HistoryRow>('SELECT id, instance_uuid, property, source, new_value, actor FROM hwstash_property_history ORDER BY id');
+    return this.query<HistoryRow>(`SELECT id, instance_uuid, property, source, new_value, actor FROM ${this.historyTable} ORDER BY id`);
   }
 
   /** (instance, key) pairs held by more than one row: Nova's table does not prevent them. */

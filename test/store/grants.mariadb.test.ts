@@ -1,0 +1,3 @@
+import { grantsSuite } from './grants-suite.js';
+
+grantsSuite('mariadb');
