@@ -161,9 +161,13 @@ export function tableDdl(dialect: DatabaseDialect, table: TableSpec): string[] {
 }
 
 /** The Nova tables present in the database (of the three hwstash uses). */
+/** Nova's tables that hwstash reads and writes (its least-privilege account sees only these). */
+export const NOVA_TABLES_USED = ['instances', 'instance_system_metadata'] as const;
+
+/** Which of the Nova tables hwstash uses exist. */
 export async function novaTablesPresent(db: Database): Promise<Record<string, boolean>> {
   const existing = new Set(await tableNames(db));
-  return Object.fromEntries(NOVA_TABLE_NAMES.map((t) => [t, existing.has(t)]));
+  return Object.fromEntries(NOVA_TABLES_USED.map((t) => [t, existing.has(t)]));
 }
 
 export async function tableNames(db: Database): Promise<string[]> {
@@ -182,7 +186,8 @@ export async function tableNames(db: Database): Promise<string[]> {
  * are never altered, even when they differ.
  */
 export async function initNovaSchema(db: Database): Promise<string[]> {
-  const present = await novaTablesPresent(db);
+  const existing = new Set(await tableNames(db));
+  const present = Object.fromEntries(NOVA_TABLE_NAMES.map((t) => [t, existing.has(t)]));
   const created: string[] = [];
   for (const table of NOVA_TABLES) {
     if (present[table.name]) continue;

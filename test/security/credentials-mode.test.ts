@@ -24,6 +24,7 @@ const ARGS: Record<string, string[]> = {
   defaults: ['--property', 'os_distro=win10'],
   reconcile: [],
   'db migrate': [],
+  'db grants': ['--dialect', 'mysql', '--database', 'nova'],
   'db init-nova-schema': [],
   'db status': [],
   'image-property list': [UUID],

@@ -53,7 +53,7 @@ describe('hwstash db and hwstash reconcile', () => {
     expect(JSON.parse(before.stdout)).toMatchObject({
       schemaVersion: null,
       pending: [1],
-      novaTables: { instances: false, instance_system_metadata: false, block_device_mapping: false },
+      novaTables: { instances: false, instance_system_metadata: false },
     });
 
     expect(await cli('db', 'init-nova-schema')).toMatchObject({ code: 0, stdout: 'created Nova table(s): instances, instance_system_metadata, block_device_mapping\n' });

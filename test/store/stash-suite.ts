@@ -38,7 +38,7 @@ export function stashSuite(dialect: TestDialect): void {
         schemaVersion: 1,
         latestVersion: 1,
         pending: [],
-        novaTables: { instances: true, instance_system_metadata: true, block_device_mapping: true },
+        novaTables: { instances: true, instance_system_metadata: true },
         location: store.ownLocation,
         misplaced: [],
       });
