@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.js';
 import { seedDemo } from '../agent/demo.js';
+import { Systemd } from '../agent/systemd.js';
 import type { OsInfoLookup } from '../core/inputs.js';
 import { OsInfoIndex, OsInfoUnavailableError } from '../osinfo/index.js';
 import type { CliContext } from './context.js';
@@ -32,6 +33,16 @@ Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
       const settings = ctx.settings();
       const logger = pino({ level: settings.hwstash.logLevel, base: { service: 'hwstash-agent' } });
       for (const warning of ctx.settingsWarnings) logger.warn(warning);
+      // First, before anything is opened: under systemd (NOTIFY_SOCKET) an agent whose notify
+      // addon does not load could never report READY=1; it stops now, saying how to fix it.
+      let systemd: Systemd;
+      try {
+        systemd = new Systemd();
+      } catch (err) {
+        logger.fatal({ reason: (err as Error).message }, 'agent failed to start');
+        ctx.exitCode = 1;
+        return;
+      }
       // Loaded here rather than through ctx.osinfo(), whose warning is plain text on stderr: the
       // agent's output is JSON lines only.
       let osinfo: OsInfoLookup | null = null;
@@ -47,6 +58,7 @@ Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
         profile: ctx.profile(),
         osinfo,
         logger,
+        systemd,
         ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),
         ...(demo ? { prepare: (store, hypervisor) => seedDemo(store, settings.host, hypervisor, logger) } : {}),
       });
