@@ -1,0 +1,202 @@
+/**
+ * The Debian package as an operator gets it: installed with apt in a clean Debian 12 tree (no
+ * compiler, no Node.js), its commands run from there, then its unit under a real systemd as PID 1
+ * (systemd-nspawn) beside a stand-in nova-compute, against this machine's MariaDB and RabbitMQ:
+ * READY only after the first reconcile, restarts after kill -9 and after a watchdog timeout,
+ * restarts and reconciles with nova-compute, drains on stop; then upgrade, remove and purge.
+ * The figures the issue asks for are printed as `PACKAGE …` lines.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Store } from '../../src/store/index.js';
+import { insertInstances } from '../../src/store/seed.js';
+import { createTestDatabase, type TestDatabase } from '../store/databases.js';
+import { Container, cleanTree, debPackage } from './container.js';
+
+const exec = promisify(execFile);
+const HOST = `ct-${randomBytes(3).toString('hex')}`;
+const UNIT = 'hwstash-agent.service';
+const figure = (what: string, value: string) => console.log(`PACKAGE ${what}: ${value}`);
+
+let deb: string;
+let ct: Container;
+let db: TestDatabase;
+let store: Store;
+
+beforeAll(async () => {
+  deb = await debPackage();
+  figure('size', `${(fs.statSync(deb).size / 1048576).toFixed(1)} MiB (${path.basename(deb)})`);
+  ct = await Container.copyOf(await cleanTree());
+  db = await createTestDatabase('mariadb');
+  store = await Store.open(db.url);
+  await store.initNovaSchema();
+}, 1_200_000);
+
+afterAll(async () => {
+  await ct?.destroy();
+  await store?.close();
+  await db?.drop();
+  for (const q of [`hwstash.${HOST}`, `hwstash.${HOST}.dead`]) await exec('rabbitmqctl', ['-q', 'delete_queue', q]).catch(() => undefined);
+}, 120_000);
+
+test('apt installs it with its dependencies from Debian on a tree with no compiler and no Node.js; its commands run', async () => {
+  expect((await ct.chroot('command -v cc gcc g++ make node nodejs npm')).out.trim()).toBe('');
+  fs.copyFileSync(deb, path.join(ct.tree, 'tmp/hwstash.deb'));
+  const started = Date.now();
+  const installed = await ct.chroot('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/hwstash.deb', 900_000);
+  expect({ code: installed.code, out: installed.code === 0 ? '' : installed.out.slice(-3000) }).toEqual({ code: 0, out: '' });
+  figure('install time on a clean tree (apt-get update + install with dependencies)', `${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const help = await ct.chroot('hwstash --help');
+  expect(help.code).toBe(0);
+  expect(help.out).toContain('image-property');
+  const defaults = await ct.chroot('hwstash defaults --property os_distro=win10 --format json');
+  expect(defaults.code).toBe(0);
+  expect(JSON.parse(defaults.out)).toMatchObject({ properties: expect.anything() });
+  expect(defaults.out).toContain('"e1000"'); // libosinfo's answer for Windows 10, from the osinfo-db package
+  const status = await ct.chroot('hwstash db status --format json');
+  expect({ code: status.code, out: status.code === 0 ? '' : status.out }).toEqual({ code: 0, out: '' });
+
+  // The conffile: root and the nova group only; the unit enabled with nova-compute.
+  expect((await ct.chroot('stat -c "%U:%G %a" /etc/hwstash/hwstash.conf')).out.trim()).toBe('root:nova 640');
+  expect(ct.exists('etc/systemd/system/nova-compute.service.wants/hwstash-agent.service')).toBe(true);
+}, 1_200_000);
+
+describe('under systemd', () => {
+  const mainPid = async () => Number((await ct.sh(`systemctl show -p MainPID --value ${UNIT}`)).out.trim());
+  const active = `test "$(systemctl is-active ${UNIT})" = active`;
+  const journal = async () => (await ct.sh(`journalctl -u ${UNIT} -o cat --no-pager`)).out;
+  const reconciles = async () => (await journal()).split('\n').filter((l) => l.includes('"msg":"reconcile done"')).length;
+
+  beforeAll(async () => {
+    // This host's instances, as Nova left them; and hwstash's configuration as an operator edits it.
+    await insertInstances(store, Array.from({ length: 3 }, (_, i) => ({ host: HOST, vmState: 'active', displayName: `ct-${i}`, imageProperties: { os_distro: 'win10' } })));
+    ct.write(
+      'etc/hwstash/hwstash.conf',
+      [
+        '[DEFAULT]',
+        `host = ${HOST}`,
+        'transport_url = rabbit://guest:guest@127.0.0.1:5672/',
+        '[database]',
+        `connection = ${db.url}`,
+        '[libvirt]',
+        // libvirtd on this machine admits non-root clients only through polkit, which it lacks;
+        // the unit runs as nova, so the in-process driver stands in (virsh still runs for it).
+        'connection_uri = test:///default',
+        'virt_type = qemu',
+        '[notifications]',
+        'notification_format = versioned',
+        '[oslo_messaging_notifications]',
+        'driver = messagingv2',
+        '[hwstash]',
+        'metrics_address = 127.0.0.1:0',
+        '',
+      ].join('\n'),
+      0o640,
+    );
+    // Shorter than the shipped 60 s, so a watchdog timeout fits in a test.
+    ct.write('etc/systemd/system/hwstash-agent.service.d/test-watchdog.conf', '[Service]\nWatchdogSec=6s\n');
+    await ct.chroot('chgrp nova /etc/hwstash/hwstash.conf');
+    await ct.boot();
+  }, 300_000);
+
+  test('systemctl start nova-compute brings it up: active only once READY, after the first reconcile, with a status', async () => {
+    expect((await ct.sh(`systemctl is-enabled ${UNIT}`)).out.trim()).toBe('enabled');
+    expect((await ct.sh(`systemctl is-active ${UNIT}`)).out.trim()).not.toBe('active');
+    const r = await ct.sh('systemctl start nova-compute');
+    expect(r).toMatchObject({ code: 0 });
+    await ct.until(active, 60_000, 'hwstash active');
+    const show = (await ct.sh(`systemctl show -p ExecMainStartTimestampMonotonic -p ActiveEnterTimestampMonotonic -p StatusText -p Type ${UNIT}`)).out;
+    const v = Object.fromEntries(show.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+    expect(v['Type']).toBe('notify');
+    expect(v['StatusText']).toBe(`consuming Nova notifications for ${HOST}`);
+    figure('start to READY', `${((Number(v['ActiveEnterTimestampMonotonic']) - Number(v['ExecMainStartTimestampMonotonic'])) / 1e6).toFixed(2)} s`);
+    const log = await journal();
+    // The reconcile ran before READY: its summary is in the journal, as a JSON line.
+    const done = log.split('\n').find((l) => l.includes('"msg":"reconcile done"'));
+    expect(JSON.parse(done!)).toMatchObject({ host: HOST, instances_seen: 3, instances_stashed: 3 });
+    expect((await ct.sh(`stat -c %U /proc/$(systemctl show -p MainPID --value ${UNIT})`)).out.trim()).toBe('nova');
+  }, 180_000);
+
+  test('an event is handled and logged to the journal as JSON with the instance uuid', async () => {
+    const [uuid] = await insertInstances(store, [{ host: HOST, vmState: 'active', displayName: 'ct-new' }]);
+    const emitted = await ct.sh(`hwstash emit instance.create.end --instance ${uuid}`);
+    expect(emitted).toMatchObject({ code: 0 });
+    await ct.until(`journalctl -u ${UNIT} -o cat --no-pager | grep -q '"instance_uuid":"${uuid}".*"msg":"stashed"'`, 30_000, 'the stash of the new instance in the journal');
+    expect((await store.liveInstance(uuid!))!.stored['hw_video_model']).toBeDefined();
+  }, 120_000);
+
+  test('kill -9: restarted', async () => {
+    const before = await mainPid();
+    const t0 = Date.now();
+    await ct.sh(`systemctl kill -s KILL ${UNIT}`);
+    await ct.until(`${active} && [ "$(systemctl show -p MainPID --value ${UNIT})" != ${before} ]`, 60_000, 'restart after kill -9');
+    figure('recovery from kill -9 (RestartSec=5s)', `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }, 120_000);
+
+  test('an agent that stops answering (SIGSTOP) is killed by the watchdog and restarted', async () => {
+    const before = await mainPid();
+    const t0 = Date.now();
+    await ct.sh(`kill -STOP ${before}`);
+    await ct.until(`${active} && [ "$(systemctl show -p MainPID --value ${UNIT})" != ${before} ]`, 60_000, 'restart after a watchdog timeout');
+    figure('recovery from a watchdog timeout (WatchdogSec=6s here, RestartSec=5s)', `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(await journal()).toMatch(/[Ww]atchdog timeout/);
+  }, 120_000);
+
+  test('systemctl restart nova-compute restarts it, and it reconciles', async () => {
+    const before = await mainPid();
+    const reconciled = await reconciles();
+    await ct.sh('systemctl restart nova-compute');
+    await ct.until(`${active} && [ "$(systemctl show -p MainPID --value ${UNIT})" != ${before} ]`, 60_000, 'restart with nova-compute');
+    expect(await reconciles()).toBe(reconciled + 1);
+  }, 120_000);
+
+  test('systemctl stop nova-compute stops it, draining in-flight events: nothing lost or applied twice', async () => {
+    const uuids = await insertInstances(store, Array.from({ length: 40 }, (_, i) => ({ host: HOST, vmState: 'active', displayName: `ct-drain-${i}` })));
+    await ct.sh(`printf '%s\\n' ${uuids.join(' ')} | xargs -P 4 -I{} hwstash emit instance.create.end --instance {} --format json >/dev/null`, 180_000);
+    const stopped = await ct.sh('systemctl stop nova-compute');
+    expect(stopped).toMatchObject({ code: 0 });
+    expect((await ct.sh(`systemctl is-active ${UNIT}`)).out.trim()).toBe('inactive');
+    expect((await ct.sh(`systemctl show -p Result --value ${UNIT}`)).out.trim()).toBe('success');
+    expect(await journal()).toContain('"drained":true');
+    // Back up: what was still queued is handled; every instance stashed exactly once.
+    await ct.sh('systemctl start nova-compute');
+    await ct.until(active, 60_000, 'hwstash active again');
+    for (const u of uuids) {
+      await ct.until(`hwstash image-property history ${u} --format json | grep -q hw_vif_model`, 30_000, `stash of ${u}`);
+      expect((await store.history(u)).length).toBe(11);
+    }
+  }, 300_000);
+
+  test('upgrade restarts it and keeps the edited conffile; remove stops and disables it; purge removes its state', async () => {
+    // The same package with a higher version, as the next release would be.
+    const unpacked = path.join(ct.out, 'next');
+    await exec('dpkg-deb', ['-R', deb, unpacked]);
+    const control = path.join(unpacked, 'DEBIAN/control');
+    fs.writeFileSync(control, fs.readFileSync(control, 'utf8').replace(/^Version: (.*)$/m, 'Version: $1+next1'));
+    await exec('dpkg-deb', ['--root-owner-group', '-b', unpacked, path.join(ct.out, 'next.deb')]);
+    const edited = ct.read('etc/hwstash/hwstash.conf');
+
+    const before = await mainPid();
+    const upgraded = await ct.sh('DEBIAN_FRONTEND=noninteractive dpkg -i /out/next.deb', 300_000);
+    expect({ code: upgraded.code, out: upgraded.code === 0 ? '' : upgraded.out }).toEqual({ code: 0, out: '' });
+    await ct.until(`${active} && [ "$(systemctl show -p MainPID --value ${UNIT})" != ${before} ]`, 60_000, 'restart after upgrade');
+    expect(ct.read('etc/hwstash/hwstash.conf')).toBe(edited);
+
+    const removed = await ct.sh('DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq hwstash', 300_000);
+    expect(removed).toMatchObject({ code: 0 });
+    expect((await ct.sh(`systemctl is-active ${UNIT}`)).out.trim()).not.toBe('active');
+    expect(ct.exists('etc/systemd/system/nova-compute.service.wants/hwstash-agent.service')).toBe(false);
+    expect(ct.read('etc/hwstash/hwstash.conf')).toBe(edited); // a conffile outlives remove
+    expect(ct.exists('var/lib/hwstash')).toBe(true);
+
+    const purged = await ct.sh('DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq hwstash', 300_000);
+    expect(purged).toMatchObject({ code: 0 });
+    expect(ct.exists('var/lib/hwstash')).toBe(false);
+    expect(ct.exists('etc/hwstash')).toBe(false);
+    expect(ct.exists('usr/lib/hwstash')).toBe(false);
+  }, 600_000);
+});
