@@ -1,31 +1,23 @@
-# hwstash agent image: build with the toolchain, run with only the runtime libraries.
-#   docker build -t hwstash .
-#   docker run --network host -v /etc/nova:/etc/nova:ro -v /run/libvirt:/run/libvirt hwstash agent
-FROM node:20-bookworm AS build
+# hwstash agent image (containerised deployments such as Kolla's), made from the Debian package:
+# the same self-contained files a compute host gets, on a Debian 12 base.
+#   npm run package                      # build/deb/hwstash_<version>_amd64.deb
+#   podman build --build-arg BASE=debian:bookworm-slim -t hwstash .
+#   podman run --network host -v /etc/nova:/etc/nova:ro -v /etc/hwstash:/etc/hwstash:ro \
+#     -v /run/libvirt:/run/libvirt hwstash agent
+ARG BASE=debian:bookworm-slim
+FROM ${BASE}
+# Kolla's nova account (uid/gid 42436), so files shared with its nova containers keep one owner;
+# the package's postinst finds it and creates no other.
+ARG NOVA_UID=42436
+RUN (getent group nova >/dev/null || groupadd -r -g "${NOVA_UID}" nova) \
+ && (getent passwd nova >/dev/null || useradd -r -u "${NOVA_UID}" -g nova -d /var/lib/nova -M -s /usr/sbin/nologin nova)
+COPY build/deb/hwstash_*.deb /tmp/
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libvirt-dev libsystemd-dev pkg-config python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /opt/hwstash
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY src src
-COPY bench bench
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
-
-FROM node:20-bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libvirt0 libvirt-clients libsystemd0 osinfo-db \
- && rm -rf /var/lib/apt/lists/* \
- && groupadd -r -g 64060 nova && useradd -r -u 64060 -g nova -d /var/lib/hwstash -s /usr/sbin/nologin nova \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/hwstash_*.deb \
+ && rm -rf /var/lib/apt/lists/* /tmp/hwstash_*.deb \
  && install -d -o nova -g nova -m 0750 /var/lib/hwstash
-WORKDIR /opt/hwstash
-COPY --from=build /opt/hwstash/package.json ./
-COPY --from=build /opt/hwstash/node_modules node_modules
-COPY --from=build /opt/hwstash/dist dist
-COPY bin bin
-COPY config config
 USER nova
+WORKDIR /var/lib/hwstash
 ENV NODE_ENV=production
-ENTRYPOINT ["node", "/opt/hwstash/bin/hwstash.js"]
+ENTRYPOINT ["/usr/bin/hwstash"]
 CMD ["agent"]

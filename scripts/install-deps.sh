@@ -5,11 +5,15 @@
 #   build:   build-essential, python3, pkg-config, libvirt-dev, libsystemd-dev (native modules)
 #   run:     osinfo-db (libosinfo's OS database), libvirt, QEMU
 #   oracles: python3-nova, python3-gi, gir1.2-libosinfo-1.0, libosinfo-bin — the tests compare
-#            hwstash with the real Nova (Zed, 26.2.2) and the real libosinfo
+#            hwstash with the real Nova (Zed, 26.2.2) and the real libosinfo; Nova 2025.1 comes in a
+#            Debian 13 tree (nova-2025.1-tree.sh)
+#   package: dpkg-dev, lintian (npm run package and its check), debootstrap and systemd-container
+#            (a clean Debian tree, booted with systemd), podman and runc (the container image)
 #   services: MariaDB, PostgreSQL, RabbitMQ (installed and started by start-services.sh)
 set -euo pipefail
 need=()
-for p in build-essential python3 pkg-config libvirt-dev libsystemd-dev osinfo-db libosinfo-bin python3-gi gir1.2-libosinfo-1.0 python3-nova; do
+for p in build-essential python3 pkg-config libvirt-dev libsystemd-dev osinfo-db libosinfo-bin python3-gi gir1.2-libosinfo-1.0 python3-nova \
+  dpkg-dev lintian debootstrap systemd-container podman runc; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)

@@ -124,6 +124,8 @@ for s in postinst prerm postrm; do install -m 0755 "packaging/debian/$s" "$pkg/D
 
 mkdir -p "$out"
 deb="$out/hwstash_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >&2
+# Written beside and renamed: a reader never sees half a package.
+dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb.partial" >&2
+mv "$deb.partial" "$deb"
 echo "package-deb: $(du -h "$deb" | cut -f1) (installed $((installed_kb / 1024)) MiB)" >&2
 echo "$deb"

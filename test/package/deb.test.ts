@@ -42,6 +42,16 @@ afterAll(async () => {
   for (const q of [`hwstash.${HOST}`, `hwstash.${HOST}.dead`]) await exec('rabbitmqctl', ['-q', 'delete_queue', q]).catch(() => undefined);
 }, 120_000);
 
+test('lintian finds no errors in it', async () => {
+  const r = await exec('lintian', ['--fail-on', 'error', '--no-tag-display-limit', deb], { timeout: 600_000, maxBuffer: 1 << 26 }).then(
+    (x) => ({ code: 0, out: x.stdout + x.stderr }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 255, out: (e.stdout ?? '') + (e.stderr ?? '') }),
+  );
+  const errors = r.out.split('\n').filter((l) => l.startsWith('E:'));
+  figure('lintian', `${errors.length} errors, ${r.out.split('\n').filter((l) => l.startsWith('W:')).length} warnings`);
+  expect({ code: r.code, errors }).toEqual({ code: 0, errors: [] });
+}, 600_000);
+
 test('apt installs it with its dependencies from Debian on a tree with no compiler and no Node.js; its commands run', async () => {
   expect((await ct.chroot('command -v cc gcc g++ make node nodejs npm')).out.trim()).toBe('');
   fs.copyFileSync(deb, path.join(ct.tree, 'tmp/hwstash.deb'));
