@@ -3,6 +3,7 @@
  * demo seeds, health, bus), the host is reconciled (the restart hook), then events are consumed;
  * on stop, in-flight work drains within a bounded time and the parts close in reverse order.
  */
+import { chooseRelease, type NovaRelease } from '../core/releases.js';
 import type { Logger } from 'pino';
 import { ConnectionManager } from '../bus/connection.js';
 import { NotificationConsumer, consumerSettings } from '../bus/consumer.js';
@@ -49,6 +50,9 @@ export class Agent {
   private gate: DatabaseGate | null = null;
   private readonly stopCtl = new AbortController();
   private reconciled = false;
+  /** The host profile with the Nova release chosen at start. */
+  private profile: HostProfile;
+  private release: NovaRelease | null = null;
   private reconciling: Promise<ReconcileSummary> | null = null;
   /** A reconcile left instances unstashed because libvirt was unreachable: redo it once it is back. */
   private reconcileMissedLibvirt = false;
@@ -61,6 +65,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     this.systemd = opts.systemd ?? new Systemd();
+    this.profile = opts.profile;
     this.log = opts.logger.child({ host: opts.settings.host });
   }
 
@@ -97,6 +102,7 @@ export class Agent {
       );
     }
     const migrated = await this.gate.run(() => this.db.migrate(), signal);
+    await this.chooseRelease(signal);
     if (migrated.applied.length || migrated.createdSchema) {
       this.log.info({ applied: migrated.applied, location: migrated.location }, 'hwstash tables migrated');
     }
@@ -113,6 +119,7 @@ export class Agent {
         bus: this.consumer?.consuming ?? false,
         libvirt: this.hypervisor !== null,
         reconciled: this.reconciled,
+        nova_release: this.release?.name ?? null,
       }));
       const bound = await this.health.listen(address);
       this.metricsUrl = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
@@ -131,6 +138,20 @@ export class Agent {
     this.consumer?.start();
     this.systemd.ready(`consuming Nova notifications for ${settings.host}`);
     this.log.info('hwstash agent ready');
+  }
+
+  /** Whose rules apply: [hwstash] nova_release, or (auto) what this host's nova-compute row says. */
+  private async chooseRelease(signal: AbortSignal): Promise<void> {
+    const { settings } = this.opts;
+    const version = settings.novaRelease === 'auto' ? await this.gate!.run(() => this.db.novaComputeVersion(settings.host), signal) : null;
+    const choice = chooseRelease(settings.novaRelease, version);
+    this.release = choice.release;
+    this.profile = { ...this.opts.profile, release: choice.release };
+    this.metrics.novaRelease.set({ release: choice.release.name }, 1);
+    this.log.info(
+      { nova_release: choice.release.name, source: choice.source, services_version: version, ...(choice.note ? { note: choice.note } : {}) },
+      `following the rules of Nova ${choice.release.name} (${choice.release.codename})`,
+    );
   }
 
   private startDatabaseProbe(): void {
@@ -169,7 +190,7 @@ export class Agent {
       this.domainSync = new DomainSync({
         store: this.db,
         hypervisor: this.hypervisor,
-        profile: this.opts.profile,
+        profile: this.profile,
         logger: this.log,
         instancesPath: settings.instancesPath,
         instanceNameTemplate: settings.instanceNameTemplate,
@@ -230,7 +251,7 @@ export class Agent {
     const handlers = new EventHandlers({
       host: settings.host,
       store: this.db,
-      profile: this.opts.profile,
+      profile: this.profile,
       osinfo: this.opts.osinfo,
       domains: () => this.domainSync,
       gate: this.gate!,
@@ -291,7 +312,7 @@ export class Agent {
         reconcileHost({
           store: this.db,
           host: settings.host,
-          profile: this.opts.profile,
+          profile: this.profile,
           osinfo: this.opts.osinfo,
           // Without libvirt the stash would record today's defaults over what each guest really
           // uses: unreadable domains leave their instances unstashed (reported) instead.

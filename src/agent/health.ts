@@ -13,6 +13,8 @@ export interface HealthState {
   bus: boolean;
   libvirt: boolean;
   reconciled: boolean;
+  /** The Nova release whose rules the agent follows (null before it chose one). */
+  nova_release: string | null;
 }
 
 export class HealthServer {

@@ -45,6 +45,12 @@ export class AgentMetrics {
     help: '1 when the agent is connected to RabbitMQ',
     registers: [this.registry],
   });
+  readonly novaRelease = new Gauge({
+    name: 'hwstash_nova_release_info',
+    help: 'The Nova release whose rules the agent follows (value 1, release as a label)',
+    labelNames: ['release'] as const,
+    registers: [this.registry],
+  });
   readonly databaseConnected = new Gauge({
     name: 'hwstash_database_connected',
     help: '1 when the last database operation succeeded',

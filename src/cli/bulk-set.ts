@@ -4,6 +4,7 @@
  * so an interruption leaves every instance either changed or untouched, and running the command
  * again finishes the rest. Instances in a state that does not allow it are skipped and listed.
  */
+import { NEWEST_RELEASE } from '../core/releases.js';
 import cliProgress from 'cli-progress';
 import { checkRequestedValues, coerceRequestedValues, stateAllowsChange, type CheckedValue } from '../core/property-checks.js';
 import type { LiveInstance, PropertyWrite } from '../store/index.js';
@@ -61,8 +62,8 @@ function positiveInt(option: string, value: string | undefined): number | null {
 /** --where values, canonical; one that no stored value can equal is refused (6). */
 function whereValues(items: string[]): CheckedValue[] {
   if (items.length === 0) return [];
-  // Only Nova's enum: a stored value of any virt type may be selected.
-  const { values, problems } = coerceRequestedValues(parseProperties(items, '--where'));
+  // Only Nova's enum, of its newest release: a stored value of any virt type or release may be selected.
+  const { values, problems } = coerceRequestedValues(parseProperties(items, '--where'), NEWEST_RELEASE);
   if (problems.length) throw new CliError(EXIT.invalidValue, `--where: ${problems.map((p) => p.message).join('; ')}; no stored value can match it`);
   return values;
 }
@@ -133,7 +134,7 @@ export async function runBulkSet(ctx: CliContext, opts: SetOptions): Promise<voi
 
   const summary = await withStore(ctx, async (store) => {
     const env = changeEnv(ctx, store, opts, 'image-property set --all');
-    const { values, problems } = checkRequestedValues(requested, env.profile.virtType);
+    const { values, problems } = checkRequestedValues(requested, env.profile.virtType, env.profile.release);
     if (problems.length) throw new CliError(EXIT.invalidValue, `${problems.map((p) => p.message).join('; ')}; nothing written`);
     const wanted: Wanted[] = values.map((v) => ({ property: v.property, value: v.value, remove: false }));
     // Refuse up front rather than on every instance when libvirt is down.

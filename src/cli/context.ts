@@ -2,6 +2,7 @@
  * What a command needs, opened lazily and closed once: settings, host profile, osinfo index,
  * logger. Commands ask for what they use, so `hwstash defaults` never opens a database.
  */
+import { RELEASE_NAMES, chooseRelease, findRelease, type NovaRelease, type ReleaseChoice } from '../core/releases.js';
 import type { Readable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
@@ -25,6 +26,8 @@ export interface CliIO {
 
 export class CliContext {
   configFiles: string[] = [];
+  private releaseChoice: ReleaseChoice | undefined;
+  private releaseOverride: NovaRelease | undefined;
   /** What the command wants the process to exit with when it did not throw. */
   exitCode = 0;
   /** What loading the configuration found worth saying (the agent logs it). */
@@ -52,8 +55,22 @@ export class CliContext {
     return this.settingsCache;
   }
 
+  /**
+   * This host's profile, with the Nova release whose rules apply: [hwstash] nova_release, or for
+   * `auto` what this host's nova-compute row says once the command opened the database (see
+   * store()); a command that never does (defaults) gets the newest release, as a standalone host.
+   */
   profile(): HostProfile {
-    return hostProfileFromSettings(this.settings());
+    const settings = this.settings();
+    const release = this.releaseOverride ?? this.releaseChoice?.release ?? chooseRelease(settings.novaRelease, null).release;
+    return { ...hostProfileFromSettings(settings), release };
+  }
+
+  /** `--nova-release R` of a command: R's rules, whatever the configuration says. */
+  useRelease(name: string): void {
+    const found = findRelease(name);
+    if (!found) throw new CliError(1, `--nova-release ${JSON.stringify(name)}: allowed: ${RELEASE_NAMES.join(', ')}`);
+    this.releaseOverride = found;
   }
 
   /**
@@ -91,8 +108,10 @@ export class CliContext {
   store(): Promise<Store> {
     this.storeCache ??= (async () => {
       try {
-        const store = await Store.open(this.settings().databaseConnection, { logger: this.logger(), ownSchema: this.settings().ownSchema });
+        const settings = this.settings();
+        const store = await Store.open(settings.databaseConnection, { logger: this.logger(), ownSchema: settings.ownSchema });
         this.onClose(() => store.close());
+        if (settings.novaRelease === 'auto') this.releaseChoice = chooseRelease('auto', await store.novaComputeVersion(settings.host));
         return store;
       } catch (err) {
         if (err instanceof DatabaseUnavailableError) throw new CliError(1, err.message);

@@ -2,6 +2,7 @@
  * `hwstash defaults`: what an instance from this image would get on this host — one image on
  * the command line, or a JSON Lines batch.
  */
+import { RELEASE_NAMES } from '../core/releases.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
@@ -30,6 +31,7 @@ interface DefaultsOptions {
   vmMode?: string;
   batch?: string;
   format?: string;
+  novaRelease?: string;
 }
 
 export function registerDefaults(program: Command, ctx: CliContext): void {
@@ -41,6 +43,7 @@ export function registerDefaults(program: Command, ctx: CliContext): void {
     .option('--virt-type <type>', '[libvirt] virt_type: kvm, qemu, lxc or parallels (default: configured)')
     .option('--conf <section.option=value>', `override a nova.conf option (repeatable): libvirt.hw_machine_type, spice.enabled, spice.agent_enabled, vnc.enabled, pointer_model, libvirt.use_virtio_for_bridges`, collect, [])
     .option('--vm-mode <mode>', "the instance's vm_mode (from the image's legacy vm_mode property)")
+    .option('--nova-release <release>', `whose rules: ${RELEASE_NAMES.join(', ')} (default: [hwstash] nova_release; auto: the newest, as on a standalone host)`)
     .option('--batch <file>', 'read JSON Lines from FILE (- for stdin) and write one JSON line per input line')
     .option('--format <format>', 'table or json (default: table on a terminal, json otherwise)')
     .addHelpText('after', `
@@ -51,9 +54,11 @@ errors); 1 a property did not resolve, or an error (e.g. the --batch file cannot
 Examples:
   hwstash defaults --property os_distro=win10 --property hw_machine_type=q35
   hwstash defaults --property os_distro=fedora36 --virt-type qemu --conf spice.enabled=true --format json
+  hwstash defaults --property hw_vif_model=igb --nova-release 2024.2      # refused there, valid from 2025.1
   hwstash defaults --batch images.jsonl > answers.jsonl
   echo '{"id":"a","image_properties":{"hw_vif_model":"VirtualE1000"}}' | hwstash defaults --batch -`)
     .action(async (opts: DefaultsOptions) => {
+      if (opts.novaRelease !== undefined) ctx.useRelease(opts.novaRelease);
       if (opts.batch !== undefined) {
         await runBatch(ctx, opts.batch);
         return;

@@ -83,7 +83,7 @@ export function refusal(uuid: string, problems: readonly string[]): CliError {
 
 /** Canonical values for the requested ones, or exit 6 (enum, `=`, virt type). */
 export function checkedWanted(uuid: string, requested: readonly RequestedValue[], profile: HostProfile): Wanted[] {
-  const { values, problems } = checkRequestedValues(requested, profile.virtType);
+  const { values, problems } = checkRequestedValues(requested, profile.virtType, profile.release);
   if (problems.length) throw refusal(uuid, problems.map((p) => p.message));
   return values.map((v) => ({ property: v.property, value: v.value, remove: false }));
 }

@@ -57,9 +57,10 @@ Examples:
       if (opts.host !== undefined && opts.host.trim() === '') throw new CliError(1, '--host: must not be empty');
       const settings = ctx.settings();
       const host = opts.host ?? settings.host;
-      const profile = ctx.profile();
       const osinfo = await ctx.osinfo();
       const summary = await withStore(ctx, async (store) => {
+        // After the store: with nova_release = auto, the release comes from Nova's services table.
+        const profile = ctx.profile();
         const bar = ctx.io.stderr.isTTY
           ? new cliProgress.SingleBar(
               { stream: ctx.io.stderr, format: `reconcile {bar} {value}/{total} instances | {stashed} properties ${opts.dryRun ? 'would be stashed' : 'stashed'}`, hideCursor: true },

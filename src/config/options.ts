@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { FIELD_TYPES, coerceField } from '../core/properties.js';
 import { POINTER_MODEL_OPTIONS, VIRT_TYPES } from '../core/inputs.js';
 import type { LogLevel } from './settings.js';
+import { RELEASE_NAMES } from '../core/releases.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly LogLevel[];
 export const NOTIFICATION_FORMATS = ['unversioned', 'versioned', 'both'] as const;
@@ -103,6 +104,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('hwstash', 'schema', { kind: 'identifier' }, '', "Where hwstash's own tables live, never in Nova's schema (nova-manage db archive_deleted_rows fails on tables it does not know): on MySQL/MariaDB a database of that name on the cell database's server, on PostgreSQL a schema of that name in the cell database. Ignored for SQLite, which keeps them in the same file.", {
     defaultText: '<cell database>_hwstash on MySQL/MariaDB, hwstash on PostgreSQL',
   }),
+  opt('hwstash', 'nova_release', { kind: 'choice', choices: ['auto', ...RELEASE_NAMES] }, 'auto', "Whose rules hwstash follows: auto reads the version this host's nova-compute wrote in Nova's services table (no row: the newest release); or a release name."),
   opt('hwstash', 'transport_url', STRING, '', 'Message bus URL; overrides [oslo_messaging_notifications] and [DEFAULT] transport_url when set.', { secret: true }),
   opt('hwstash', 'libvirt_uri', STRING, '', 'Libvirt URI; overrides [libvirt] connection_uri when set.'),
   opt('hwstash', 'host_arch', { kind: 'architecture' }, '', "Host architecture (Nova's names: x86_64, aarch64, ppc64le, s390x …); empty means uname -m."),

@@ -216,6 +216,7 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
     instanceNameTemplate: str('DEFAULT', 'instance_name_template'),
     databaseConnection,
     ownSchema: str('hwstash', 'schema'),
+    novaRelease: str('hwstash', 'nova_release'),
     libvirt: {
       virtType,
       connectionUri: libvirtUri,

@@ -3,6 +3,7 @@
  * the current names in the field declaration order, each value coerced by its field type; the
  * first failure rejects the whole image metadata (Nova raises ValueError).
  */
+import type { NovaRelease } from './releases.js';
 import { FIELD_TYPES, coerceField, type FieldType } from './properties.js';
 
 /** The coerced image properties that decide the 11 properties (unset fields are absent). */
@@ -99,14 +100,14 @@ function pythonTruthy(value: unknown): boolean {
   return true;
 }
 
-function coerceInto(props: ImageProps, inputKey: string, field: ImageField, raw: unknown): void {
+function coerceInto(props: ImageProps, inputKey: string, field: ImageField, raw: unknown, release?: NovaRelease): void {
   const type = FIELD_TYPE.get(field);
   if (!type) throw new Error(`no field type for ${field}`);
   if (raw === null || raw === undefined) {
     throw new ImageMetaError(inputKey, raw, `${inputKey}: Field \`${field}' cannot be None`);
   }
   try {
-    props[field] = coerceField(inputKey, type, pythonStr(raw));
+    props[field] = coerceField(inputKey, type, pythonStr(raw), release);
   } catch (err) {
     throw new ImageMetaError(inputKey, raw, (err as Error).message);
   }
@@ -114,24 +115,25 @@ function coerceInto(props: ImageProps, inputKey: string, field: ImageField, raw:
 
 /**
  * Coerce raw image properties (Glance-style strings; legacy names allowed; unknown keys
- * ignored). Throws ImageMetaError naming the first bad input key in Nova's processing order.
+ * ignored), with the enums of `release` (Zed's by default). Throws ImageMetaError naming the
+ * first bad input key in Nova's processing order.
  */
-export function coerceImageProps(raw: Readonly<Record<string, unknown>>): ImageProps {
+export function coerceImageProps(raw: Readonly<Record<string, unknown>>, release?: NovaRelease): ImageProps {
   const props: ImageProps = {};
   const has = (k: string) => Object.prototype.hasOwnProperty.call(raw, k);
 
   for (const [legacy, field] of LEGACY_NAMES) {
-    if (has(legacy)) coerceInto(props, legacy, field, raw[legacy]);
+    if (has(legacy)) coerceInto(props, legacy, field, raw[legacy], release);
   }
   const adapter = raw['vmware_adaptertype'];
   if (adapter === 'ide') {
     props.hw_disk_bus = 'ide';
   } else if (pythonTruthy(adapter)) {
     props.hw_disk_bus = 'scsi';
-    coerceInto(props, 'vmware_adaptertype', 'hw_scsi_model', adapter);
+    coerceInto(props, 'vmware_adaptertype', 'hw_scsi_model', adapter, release);
   }
   for (const [field] of CURRENT_FIELDS) {
-    if (has(field)) coerceInto(props, field, field, raw[field]);
+    if (has(field)) coerceInto(props, field, field, raw[field], release);
   }
   return props;
 }

@@ -2,6 +2,7 @@
  * What the pure core is given. Adapters (config, osinfo, store, hypervisor) produce these;
  * the core never reads a file, a socket or a clock.
  */
+import type { NovaRelease } from './releases.js';
 import type { PropertyName } from './properties.js';
 
 export const VIRT_TYPES = ['kvm', 'qemu', 'lxc', 'parallels'] as const;
@@ -28,6 +29,8 @@ export interface HostProfile {
   pointerModel: PointerModelOption | null;
   /** [libvirt] use_virtio_for_bridges */
   useVirtioForBridges: boolean;
+  /** The Nova release whose rules apply (releases.ts); absent means Zed. */
+  release?: NovaRelease;
 }
 
 /** Nova's defaults for every option of the profile except the architecture. */

@@ -4,6 +4,8 @@
  * Everything else — resolver, store, CLI, domain XML — reads this table.
  */
 
+import { vifModelsOf, type NovaRelease } from './releases.js';
+
 export const DISK_BUSES = ['fdc', 'ide', 'sata', 'scsi', 'usb', 'virtio', 'xen', 'lxc', 'uml'] as const;
 export const INPUT_BUSES = ['usb', 'virtio'] as const;
 export const POINTER_MODELS = ['usbtablet'] as const;
@@ -29,6 +31,8 @@ export interface FieldType {
   readonly foldCase: boolean;
   /** Legacy aliases applied after case folding. */
   readonly aliases: Readonly<Record<string, string>>;
+  /** The accepted values on a given Nova release, where later releases added some (releases.ts). */
+  readonly releaseValues?: (release: NovaRelease) => readonly string[];
 }
 
 const enumField = (nova: string, values: readonly string[], foldCase = false, aliases: Record<string, string> = {}): FieldType =>
@@ -41,14 +45,17 @@ export const FIELD_TYPES = {
   PointerModelType: enumField('PointerModelType', POINTER_MODELS),
   RNGModel: enumField('RNGModel', RNG_MODELS),
   VideoModel: enumField('VideoModel', VIDEO_MODELS),
-  VIFModel: enumField('VIFModel', VIF_MODELS, true, {
-    virtuale1000: 'e1000',
-    virtuale1000e: 'e1000e',
-    virtualpcnet32: 'pcnet',
-    virtualsriovethernetcard: 'sriov',
-    virtualvmxnet: 'vmxnet',
-    virtualvmxnet3: 'vmxnet3',
-  }),
+  VIFModel: {
+    ...enumField('VIFModel', VIF_MODELS, true, {
+      virtuale1000: 'e1000',
+      virtuale1000e: 'e1000e',
+      virtualpcnet32: 'pcnet',
+      virtualsriovethernetcard: 'sriov',
+      virtualvmxnet: 'vmxnet',
+      virtualvmxnet3: 'vmxnet3',
+    }),
+    releaseValues: (release: NovaRelease) => vifModelsOf(VIF_MODELS, release),
+  },
   SCSIModel: enumField('SCSIModel', SCSI_MODELS, true, { lsilogicsas: 'lsisas1068', paravirtual: 'vmpvscsi' }),
   BlockDeviceType: enumField('BlockDeviceType', ['cdrom', 'disk', 'floppy', 'fs', 'lun']),
   Architecture: enumField(
@@ -197,22 +204,28 @@ export class CoercionError extends Error {
  * Coerce a raw value the way Nova's versioned-object field does. Throws CoercionError.
  * Non-strings are refused: Glance properties and system_metadata values are strings.
  */
-export function coerceField(field: string, type: FieldType, raw: unknown): string {
+/** The values a field accepts on a release (Zed's when none is given). */
+export function fieldValues(type: FieldType, release?: NovaRelease): readonly string[] | null {
+  return release && type.releaseValues ? type.releaseValues(release) : type.values;
+}
+
+export function coerceField(field: string, type: FieldType, raw: unknown, release?: NovaRelease): string {
   if (typeof raw !== 'string') throw new CoercionError(field, raw, type);
-  if (!type.values) return raw;
+  const values = fieldValues(type, release);
+  if (!values) return raw;
   let v = type.foldCase ? raw.toLowerCase() : raw;
   v = type.aliases[v] ?? v;
-  if (!type.values.includes(v)) throw new CoercionError(field, raw, type);
+  if (!values.includes(v)) throw new CoercionError(field, raw, type);
   return v;
 }
 
-/** Coerce a value of one of the 11 properties. */
-export function coerceProperty(name: PropertyName, raw: unknown): string {
-  return coerceField(name, propertySpec(name).type, raw);
+/** Coerce a value of one of the 11 properties, with the enums of `release` (Zed's by default). */
+export function coerceProperty(name: PropertyName, raw: unknown, release?: NovaRelease): string {
+  return coerceField(name, propertySpec(name).type, raw, release);
 }
 
 /** Human-readable allowed values of a property, for error messages. */
-export function allowedText(name: PropertyName): string {
-  const { values } = propertySpec(name).type;
+export function allowedText(name: PropertyName, release?: NovaRelease): string {
+  const values = fieldValues(propertySpec(name).type, release);
   return values ? values.join(', ') : 'a QEMU machine type name or alias';
 }

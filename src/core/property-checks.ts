@@ -5,6 +5,7 @@
  * machine-type update guards, and what this host's libvirt capabilities say it can run.
  * Messages name the property, the value and what is allowed; the caller adds the instance.
  */
+import type { NovaRelease } from './releases.js';
 import {
   CoercionError,
   PROPERTY_NAMES,
@@ -118,25 +119,25 @@ export interface ValueProblem {
 }
 
 /** Enum after coercion, no `=`, a machine-type name's shape: the canonical value, or the problem. */
-function enumProblem(property: PropertyName, raw: string): { value: string } | ValueProblem {
+function enumProblem(property: PropertyName, raw: string, release?: NovaRelease): { value: string } | ValueProblem {
   const shown = `${property}=${JSON.stringify(raw)}`;
-  if (raw.includes('=')) return { property, value: raw, message: `${shown}: a value must not contain '='; allowed: ${allowedText(property)}` };
+  if (raw.includes('=')) return { property, value: raw, message: `${shown}: a value must not contain '='; allowed: ${allowedText(property, release)}` };
   if (property === 'hw_machine_type') {
     return isMachineTypeName(raw) ? { value: raw } : { property, value: raw, message: machineTypeNameMessage(shown) };
   }
   try {
-    return { value: coerceProperty(property, raw) };
+    return { value: coerceProperty(property, raw, release) };
   } catch (err) {
     if (!(err instanceof CoercionError)) throw err;
-    return { property, value: raw, message: `${shown} is not a valid ${err.type.nova}; allowed: ${allowedText(property)}` };
+    return { property, value: raw, message: `${shown} is not a valid ${err.type.nova}; allowed: ${allowedText(property, release)}` };
   }
 }
 
 /** Whether the host's `[libvirt] virt_type` can use the value (RULES.md §3 `bus_ok`, §6's VIF table). */
-export function virtTypeProblem(property: PropertyName, value: string, virtType: VirtType): ValueProblem | null {
+export function virtTypeProblem(property: PropertyName, value: string, virtType: VirtType, release?: NovaRelease): ValueProblem | null {
   let allowed: readonly string[] | null = null;
   if (isDiskBusProperty(property)) allowed = busesFor(virtType);
-  else if (property === 'hw_vif_model') allowed = vifModelsFor(virtType);
+  else if (property === 'hw_vif_model') allowed = vifModelsFor(virtType, release);
   if (allowed === null || allowed.includes(value)) return null;
   return {
     property,
@@ -146,24 +147,28 @@ export function virtTypeProblem(property: PropertyName, value: string, virtType:
 }
 
 /** Every value's enum check (after coercion, no `=`); canonical values for those that pass. */
-export function coerceRequestedValues(requested: readonly RequestedValue[]): { values: CheckedValue[]; problems: ValueProblem[] } {
+export function coerceRequestedValues(requested: readonly RequestedValue[], release?: NovaRelease): { values: CheckedValue[]; problems: ValueProblem[] } {
   const values: CheckedValue[] = [];
   const problems: ValueProblem[] = [];
   for (const { property, raw } of requested) {
-    const checked = enumProblem(property, raw);
+    const checked = enumProblem(property, raw, release);
     if ('message' in checked) problems.push(checked);
     else values.push({ property, value: checked.value });
   }
   return { values, problems };
 }
 
-/** Every value's enum and virt-type check; canonical values for those that pass. */
-export function checkRequestedValues(requested: readonly RequestedValue[], virtType: VirtType): { values: CheckedValue[]; problems: ValueProblem[] } {
-  const coerced = coerceRequestedValues(requested);
+/** Every value's enum and virt-type check, on the enums and tables of `release` (Zed by default); canonical values for those that pass. */
+export function checkRequestedValues(
+  requested: readonly RequestedValue[],
+  virtType: VirtType,
+  release?: NovaRelease,
+): { values: CheckedValue[]; problems: ValueProblem[] } {
+  const coerced = coerceRequestedValues(requested, release);
   const values: CheckedValue[] = [];
   const problems = [...coerced.problems];
   for (const v of coerced.values) {
-    const vt = virtTypeProblem(v.property, v.value, virtType);
+    const vt = virtTypeProblem(v.property, v.value, virtType, release);
     if (vt) problems.push(vt);
     else values.push(v);
   }

@@ -62,7 +62,7 @@ function guestOsType(input: ResolveInput): string {
 export function resolve(input: ResolveInput): Resolution {
   let props: ImageProps;
   try {
-    props = coerceImageProps(input.imageProperties);
+    props = coerceImageProps(input.imageProperties, input.host.release);
   } catch (err) {
     if (!(err instanceof ImageMetaError)) throw err;
     const value = typeof err.value === 'string' ? err.value : err.value === undefined ? null : JSON.stringify(err.value);

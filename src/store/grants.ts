@@ -2,6 +2,7 @@
  * The least-privilege database account of a compute host's hwstash, as SQL for the database
  * administrator to run. nova-compute itself has no database access (it goes through
  * nova-conductor), so hwstash gets an account of its own, reaching exactly what it uses:
+ * - Nova's `services`: read (which Nova release runs on the host);
  * - Nova's `instances`: read (on PostgreSQL instances are locked with advisory locks, not row
  *   locks, which would need UPDATE);
  * - Nova's `instance_system_metadata`: read, insert, update and hard-delete (its `image_hw_*` rows);
@@ -33,6 +34,8 @@ const DATABASE_NAME = /^[A-Za-z0-9_$-]{1,64}$/;
 /** The privileges on Nova's tables, one place for the statements and the docs. */
 export const NOVA_TABLE_PRIVILEGES: ReadonlyArray<readonly [table: string, privileges: string]> = [
   ['instances', 'SELECT'],
+  // This host's nova-compute row says which Nova release runs here ([hwstash] nova_release = auto).
+  ['services', 'SELECT'],
   ['instance_system_metadata', 'SELECT, INSERT, UPDATE, DELETE'],
 ];
 

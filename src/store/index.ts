@@ -10,6 +10,7 @@ import { LATEST_VERSION, MIGRATIONS, migrate, misplacedTables, schemaVersion, ty
 import { defineNovaModels, type InstanceRow, type NovaModels } from './nova-models.js';
 import { initNovaSchema, novaTablesPresent } from './nova-schema.js';
 import { writeProperties, type PropertyChange, type WritePropertiesOptions, type WritePropertiesResult } from './property-writer.js';
+import { novaComputeVersion } from './services.js';
 import { stashBatch, type StashBatchReport, type StashOptions } from './stash.js';
 import { storedProperties, sysmetaDict, type StoredProperty, type SysmetaRow } from './sysmeta.js';
 import { instancesMissingProperties, sysmetaRowsOf } from './system-metadata.js';
@@ -137,6 +138,11 @@ export class Store {
   /** A live instance (deleted = 0), or null. */
   instance(uuid: string): Promise<InstanceRow | null> {
     return this.guard(() => findLiveInstance(this.models, uuid));
+  }
+
+  /** `services.version` of the host's live nova-compute row (which Nova release runs there), or null. */
+  novaComputeVersion(host: string): Promise<number | null> {
+    return this.guard(() => novaComputeVersion(this.db, host));
   }
 
   /** Every live instance of a host as id and uuid, in id order, with one query. */

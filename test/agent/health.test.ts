@@ -17,6 +17,7 @@ import { novaFixture } from './helpers/nova-fixtures.js';
 import { parseExposition, valueOf } from './helpers/prometheus.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { mariadbHistory } from '../store/databases.js';
+import { NEWEST_RELEASE } from '../../src/core/releases.js';
 
 async function health(h: AgentHarness): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await httpGet(`${h.metricsUrl}/healthz`);
@@ -44,7 +45,7 @@ test('/healthz is 503 while the database is unreachable and 200 again after; eve
   const h = await AgentHarness.create({ databaseUrl: (url) => url.replace('127.0.0.1:3306', `127.0.0.1:${proxy.port}`) });
   try {
     await h.startAgent({ databaseProbeMs: 500 });
-    expect(await health(h)).toEqual({ status: 200, body: { status: 'ok', database: true, bus: true, libvirt: true, reconciled: true } });
+    expect(await health(h)).toEqual({ status: 200, body: { status: 'ok', database: true, bus: true, libvirt: true, reconciled: true, nova_release: NEWEST_RELEASE.name } });
     expect(valueOf(await metrics(h), 'hwstash_database_connected')).toBe(1);
 
     proxy.cut();
@@ -211,7 +212,7 @@ test('with RabbitMQ unreachable at start the agent says so, still reconciles, re
     expect(String(said['reason'])).toMatch(/ECONNREFUSED/);
     // The password is in the config file only.
     expect(h.logs.lines.filter((l) => JSON.stringify(l).includes(`:${url.password}@`))).toEqual([]);
-    expect(await health(h)).toEqual({ status: 503, body: { status: 'unhealthy', database: true, bus: false, libvirt: true, reconciled: true } });
+    expect(await health(h)).toEqual({ status: 503, body: { status: 'unhealthy', database: true, bus: false, libvirt: true, reconciled: true, nova_release: NEWEST_RELEASE.name } });
     expect(valueOf(await metrics(h), 'hwstash_bus_connected')).toBe(0);
 
     // The broker becomes reachable at that address: the agent, still retrying, connects.
@@ -242,7 +243,7 @@ test('/healthz says bus false while the agent cannot set up its queue, though co
     await h.startAgent({}, { waitConsuming: false });
     await waitFor(() => h.logs.find('could not set up the queue; retrying').length > 0, 15_000, 'the setup failure');
     expect(valueOf(await metrics(h), 'hwstash_bus_connected')).toBe(1);
-    expect(await health(h)).toEqual({ status: 503, body: { status: 'unhealthy', database: true, bus: false, libvirt: true, reconciled: true } });
+    expect(await health(h)).toEqual({ status: 503, body: { status: 'unhealthy', database: true, bus: false, libvirt: true, reconciled: true, nova_release: NEWEST_RELEASE.name } });
   } finally {
     await h.cleanup();
     await other.close();

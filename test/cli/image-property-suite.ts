@@ -172,12 +172,29 @@ export function imagePropertySuite(dialect: TestDialect): void {
         }
       });
 
+      test("6: the enum of the Nova release in use: igb only from 2025.1 ([hwstash] nova_release)", async () => {
+        const uuid = await instance();
+        for (const [release, ok] of [['2024.2', false], ['2025.1', true]] as const) {
+          const conf = w.writeConfig(`release-${release}.conf`, { extra: `[hwstash]\nnova_release = ${release}\n` });
+          const args = ['--config-file', conf, 'image-property', 'set', uuid, '--property', 'hw_vif_model=igb', '--skip-host-check', '--dry-run'];
+          const { run } = await import('./helpers.js');
+          const r = await run(args);
+          if (ok) {
+            expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+            expect(r.stdout).toContain('igb');
+          } else {
+            expect(r.code).toBe(6);
+            expect(r.stderr).toContain('hw_vif_model="igb" is not a valid VIFModel; allowed: virtio, ne2k_pci, pcnet, rtl8139, e1000, e1000e, netfront, spapr-vlan, lan9118, sriov, vmxnet, vmxnet3;');
+          }
+        }
+      });
+
       test("6: not in Nova's enum after coercion (case matters where Nova's does)", async () => {
         const uuid = await instance();
         const cases: Array<[string, string, string]> = [
           ['hw_disk_bus', 'VIRTIO', 'fdc, ide, sata, scsi, usb, virtio, xen, lxc, uml'],
           ['hw_video_model', 'bogus', 'cirrus, qxl, vga, vmvga, xen, virtio, gop, none, bochs'],
-          ['hw_vif_model', 'igb', 'virtio, ne2k_pci, pcnet, rtl8139, e1000, e1000e, netfront, spapr-vlan, lan9118, sriov, vmxnet, vmxnet3'],
+          ['hw_vif_model', 'bogus', 'virtio, ne2k_pci, pcnet, rtl8139, e1000, e1000e, netfront, spapr-vlan, lan9118, sriov, vmxnet, vmxnet3, igb'],
           ['hw_pointer_model', 'ps2mouse', 'usbtablet'],
           ['hw_rng_model', '', 'virtio'],
           ['hw_machine_type', 'pc q35', 'letters, digits'],

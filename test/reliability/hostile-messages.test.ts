@@ -16,6 +16,7 @@ import { generateHostileMessages, type Expect } from './helpers/hostile-messages
 import { figure } from './helpers/figures.js';
 import { seededRandom, testSeed } from './helpers/seeded-random.js';
 import { SideDb } from './helpers/side-db.js';
+import { NEWEST_RELEASE } from '../../src/core/releases.js';
 
 const MESSAGES = 1000;
 const VALID_INSTANCES = 60;
@@ -112,7 +113,7 @@ test('1,000 malformed and hostile messages: no crash, each dead-lettered with a 
     expect(agent.child.exitCode).toBeNull();
     expect(agent.child.signalCode).toBeNull();
     const health = await httpGet(`${agent.metricsUrl}/healthz`);
-    expect([health.status, JSON.parse(health.body)]).toEqual([200, { status: 'ok', database: true, bus: true, libvirt: true, reconciled: true }]);
+    expect([health.status, JSON.parse(health.body)]).toEqual([200, { status: 'ok', database: true, bus: true, libvirt: true, reconciled: true, nova_release: NEWEST_RELEASE.name }]);
 
     const expected = (e: Expect[]) => messages.filter((m) => e.includes(m.expect));
     const counts = await outcomes();

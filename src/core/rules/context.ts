@@ -2,6 +2,7 @@
  * What every rule reads, and what it returns: a value with where it came from, or a RuleError
  * that names the property, the value, its origin and what is allowed.
  */
+import { vifModelsOf, type NovaRelease } from '../releases.js';
 import type { HostProfile, OsInfoAnswer, VirtType } from '../inputs.js';
 import type { ImageProps } from '../image-meta.js';
 import type { PropertyName } from '../properties.js';
@@ -76,6 +77,8 @@ const VIF_MODELS_FOR_VIRT: Readonly<Record<VirtType, readonly string[]>> = {
   lxc: [],
 };
 
-export function vifModelsFor(vt: VirtType): readonly string[] {
-  return VIF_MODELS_FOR_VIRT[vt];
+/** The VIF models an interface may use on `vt`; releases add models for qemu and kvm (igb). */
+export function vifModelsFor(vt: VirtType, release?: NovaRelease): readonly string[] {
+  const base = VIF_MODELS_FOR_VIRT[vt];
+  return release && (vt === 'kvm' || vt === 'qemu') ? vifModelsOf(base, release) : base;
 }

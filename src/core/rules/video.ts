@@ -1,4 +1,5 @@
-/** hw_video_model: `_get_video_type` (RULES.md §5). */
+/** hw_video_model: `_get_video_type` (RULES.md §5; SPICE's default per release, releases.ts). */
+import { ZED } from '../releases.js';
 import type { Decided, RuleContext } from './context.js';
 
 export function videoModel(ctx: RuleContext): Decided {
@@ -10,7 +11,7 @@ export function videoModel(ctx: RuleContext): Decided {
   else if ((a === 'i686' || a === 'x86_64') && !spice) value = 'virtio';
   else if (a === 'ppc' || a === 'ppc64' || a === 'ppc64le') value = 'vga';
   else if (a === 'aarch64' || a === 'mipsel') value = 'virtio';
-  else if (spice) value = 'qxl';
+  else if (spice) value = (ctx.host.release ?? ZED).spiceVideoDefault;
   else value = null;
   return { value, source: 'driver' };
 }
