@@ -218,7 +218,7 @@ Examples:
     .description('print one stashed value')
     .option('--format <format>', 'table (the bare value, the default) or json')
     .addHelpText('after', `
-Exit status: 0 ok, 1 unexpected error, 2 instance not found, 3 not stashed or stashed as NULL.
+Exit status: 0 ok, 1 unexpected error, 2 instance not found, 3 not stashed, or stashed as NULL or ''.
 
 Examples:
   hwstash image-property show 0b6a1c7e-8d51-4a4e-9f27-1c5e0f6c2d10 hw_video_model
@@ -232,11 +232,10 @@ Examples:
           throw new CliError(EXIT.notSetOrBadState, `instance ${instance.uuid}: image property ${JSON.stringify(property)} is not stashed by hwstash; allowed: ${PROPERTY_NAMES.join(', ')}`);
         }
         const p = stored[property as PropertyName];
-        if (!p.present || p.raw === null) {
-          throw new CliError(
-            EXIT.notSetOrBadState,
-            `instance ${instance.uuid}: image property ${property} is ${p.present ? 'stashed as NULL (the guest has no such device)' : 'not stashed'}`,
-          );
+        // nova-manage prints a value only when it is truthy: NULL and '' are "not found" (3) alike.
+        if (!p.present || p.raw === null || p.raw === '') {
+          const why = !p.present ? 'not stashed' : p.raw === null ? 'stashed as NULL (the guest has no such device)' : "stashed as '' (a value Nova cannot load)";
+          throw new CliError(EXIT.notSetOrBadState, `instance ${instance.uuid}: image property ${property} not found: ${why}`);
         }
         if (p.error) ctx.warn(`instance ${instance.uuid}: stored ${property} cannot be loaded by Nova: ${p.error}`);
         if (format === 'json') writeJson(ctx.io.stdout, { instance: instance.uuid, property, ...storedJson(p) });

@@ -104,15 +104,19 @@ export function imagePropertySuite(dialect: TestDialect): void {
         expect(JSON.parse(j.stdout)).toEqual({ instance: uuid, property: 'hw_vif_model', stashed: true, value: 'e1000', raw: 'VirtualE1000' });
       });
 
-      test('not stashed, stashed as NULL, not one of the 11: 3 naming the property', async () => {
+      test("not stashed, stashed as NULL or '', not one of the 11: 3 naming the property", async () => {
         const { image_hw_rng_model: _gone, ...rest } = PC_STASH;
-        const uuid = await instance({ systemMetadata: rest });
+        const uuid = await instance({ systemMetadata: { ...rest, image_hw_cdrom_bus: '' } });
         const notStashed = await refused(['image-property', 'show', uuid, 'hw_rng_model']);
         expect(notStashed.code).toBe(3);
-        expect(notStashed.stderr).toMatch(new RegExp(`instance ${uuid}: image property hw_rng_model is not stashed`));
+        expect(notStashed.stderr).toMatch(new RegExp(`instance ${uuid}: image property hw_rng_model not found: not stashed`));
         const isNull = await refused(['image-property', 'show', uuid, 'hw_scsi_model']);
         expect(isNull.code).toBe(3);
-        expect(isNull.stderr).toContain('hw_scsi_model is stashed as NULL');
+        expect(isNull.stderr).toContain('image property hw_scsi_model not found: stashed as NULL');
+        // nova-manage prints only a truthy value: an empty string is "not found" too.
+        const empty = await refused(['image-property', 'show', uuid, 'hw_cdrom_bus']);
+        expect(empty.code).toBe(3);
+        expect(empty.stderr).toContain("image property hw_cdrom_bus not found: stashed as ''");
         const other = await refused(['image-property', 'show', uuid, 'hw_qemu_guest_agent']);
         expect(other.code).toBe(3);
         expect(other.stderr).toContain('"hw_qemu_guest_agent"');
