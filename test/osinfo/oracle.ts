@@ -43,21 +43,27 @@ export class OracleFailed extends Error {
  * Runs Nova's lookups on the db under `dir`, in the environment Nova's answers are defined for
  * (RULES.md §8: C locale; no LANGUAGE, which GLib honours even under C).
  */
-export function runLibosinfoOracle(dir: string, extraNames: readonly string[] = []): OracleResult {
-  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-osinfo-none-'));
+export function runLibosinfoOracle(dir: string, extraNames: readonly string[] = [], root = '/'): OracleResult {
+  // With another root (the Debian 13 tree, libosinfo 1.12), the oracle runs there through chroot;
+  // `dir` is then a path inside that root.
+  const inRoot = (p: string) => (root === '/' ? p : `/${path.relative(root, p)}`);
+  const empty = fs.mkdtempSync(path.join(root === '/' ? os.tmpdir() : path.join(root, 'tmp'), 'hwstash-osinfo-none-'));
+  const script = root === '/' ? SCRIPT : path.join(empty, 'libosinfo_oracle.py');
+  if (root !== '/') fs.copyFileSync(SCRIPT, script);
+  const argv = root === '/' ? [SYSTEM_PYTHON, script] : ['/usr/sbin/chroot', root, SYSTEM_PYTHON, inRoot(script)];
   try {
-    const run = spawnSync(SYSTEM_PYTHON, [SCRIPT], {
+    const run = spawnSync(argv[0]!, argv.slice(1), {
       input: JSON.stringify(extraNames),
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
       env: {
         PATH: '/usr/bin:/bin',
-        HOME: empty,
+        HOME: inRoot(empty),
         LC_ALL: 'C',
         LANG: 'C',
         OSINFO_SYSTEM_DIR: dir,
-        OSINFO_LOCAL_DIR: empty,
-        OSINFO_USER_DIR: empty,
+        OSINFO_LOCAL_DIR: inRoot(empty),
+        OSINFO_USER_DIR: inRoot(empty),
       },
     });
     if (run.error) throw new OracleFailed(`cannot run ${SYSTEM_PYTHON} ${SCRIPT}: ${run.error.message}`, '');
