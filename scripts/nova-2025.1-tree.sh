@@ -11,7 +11,7 @@ tree=${HWSTASH_NOVA_TREE:-/var/cache/hwstash/nova-2025.1}
 stamp="$tree/.hwstash-tree-ready"
 packages=(python3-nova python3-pymysql python3-psycopg2 python3-gi gir1.2-libosinfo-1.0 osinfo-db)
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${packages[*]}" ] && [ -x "$tree/usr/bin/nova-manage" ]; then
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${packages[*]}" ] && [ -d "$tree/usr/lib/python3/dist-packages/nova" ]; then
   echo "$tree"
   exit 0
 fi

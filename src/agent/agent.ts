@@ -3,6 +3,7 @@
  * demo seeds, health, bus), the host is reconciled (the restart hook), then events are consumed;
  * on stop, in-flight work drains within a bounded time and the parts close in reverse order.
  */
+import { readRememberedRelease, rememberRelease } from './release-memory.js';
 import { chooseRelease, type NovaRelease } from '../core/releases.js';
 import type { Logger } from 'pino';
 import { ConnectionManager } from '../bus/connection.js';
@@ -53,6 +54,8 @@ export class Agent {
   /** The host profile with the Nova release chosen at start. */
   private profile: HostProfile;
   private release: NovaRelease | null = null;
+  /** A release change found at start, announced once the bus is up. */
+  private releaseChange: { old_release: string; new_release: string; services_version: number | null } | null = null;
   private reconciling: Promise<ReconcileSummary> | null = null;
   /** A reconcile left instances unstashed because libvirt was unreachable: redo it once it is back. */
   private reconcileMissedLibvirt = false;
@@ -152,6 +155,31 @@ export class Agent {
       { nova_release: choice.release.name, source: choice.source, services_version: version, ...(choice.note ? { note: choice.note } : {}) },
       `following the rules of Nova ${choice.release.name} (${choice.release.codename})`,
     );
+    const stateDir = settings.hwstash.stateDir;
+    const before = readRememberedRelease(stateDir);
+    if (before && before.nova_release !== choice.release.name) {
+      this.releaseChange = { old_release: before.nova_release, new_release: choice.release.name, services_version: version };
+      this.log.warn({ ...this.releaseChange, host: settings.host }, `Nova's release changed since the last start: ${before.nova_release} → ${choice.release.name}`);
+    }
+    if (!rememberRelease(stateDir, choice.release.name, version)) this.log.debug({ state_dir: stateDir }, 'cannot remember the Nova release: state directory not writable');
+  }
+
+  /**
+   * hwstash.release.update, once consuming (Nova's exchange is there then); best-effort like every
+   * notification of hwstash's, tried again at the next re-bind until one is confirmed.
+   */
+  private announceReleaseChange(): void {
+    const change = this.releaseChange;
+    const publisher = this.publisher;
+    if (!change || !publisher) return;
+    publisher
+      .publishEvent({ eventType: 'hwstash.release.update', payloadName: 'HwstashReleasePayload', data: { host: this.opts.settings.host, ...change } })
+      .then(
+        () => {
+          if (this.releaseChange === change) this.releaseChange = null;
+        },
+        (err: Error) => this.log.warn({ err: err.message, event_type: 'hwstash.release.update' }, 'could not publish notification'),
+      );
   }
 
   private startDatabaseProbe(): void {
@@ -278,6 +306,7 @@ export class Agent {
     let readies = 0;
     this.consumer.on('ready', (e: { queue: string }) => {
       this.log.info({ queue: e.queue }, 'consuming');
+      this.announceReleaseChange();
       readies += 1;
       // Nova's exchange is not durable: a broker restart takes it and the queue's binding with
       // it, and whatever Nova publishes before this agent has bound again is dropped by the
