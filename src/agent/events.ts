@@ -51,6 +51,21 @@ export const EVENT_TABLE: Readonly<Record<string, EventRule>> = {
     actions: ['stash', 'follow', 'verify'],
     why: 'an offloaded instance landed on this host with a fresh definition',
   },
+  'instance.rebuild.end': {
+    scope: 'instance',
+    actions: ['stash', 'verify'],
+    why: "Nova's rebuild (or an evacuation to this host) replaced every image_* row with the new image's: stash anew from the new domain",
+  },
+  'instance.live_migration_post_dest.end': {
+    scope: 'instance',
+    actions: ['verify'],
+    why: 'the instance arrived by live migration: check its new domain against the stash',
+  },
+  'instance.resize_finish.end': {
+    scope: 'instance',
+    actions: ['verify'],
+    why: 'the instance arrived by resize or cold migration: check its new domain against the stash',
+  },
 };
 
 export type Decision =

@@ -19,6 +19,9 @@ const INSTANCE_EVENTS: Readonly<Record<string, { state: string; power: string; t
   'instance.unshelve.start': { state: 'shelved_offloaded', power: 'shutdown', task: 'unshelving', hostless: true },
   'instance.unshelve.end': { state: 'active', power: 'running', task: null },
   'instance.delete.end': { state: 'deleted', power: 'pending', task: null },
+  'instance.rebuild.end': { state: 'active', power: 'running', task: null },
+  'instance.live_migration_post_dest.end': { state: 'active', power: 'running', task: null },
+  'instance.resize_finish.end': { state: 'resized', power: 'running', task: null },
 };
 const SERVICE_EVENTS = ['service.create', 'service.update'];
 

@@ -253,3 +253,37 @@ test("other hosts' events, other event types, other services and hwstash's own n
   }, 30_000, 'an empty queue');
   expect(await h.broker!.ready(h.names.deadLetterQueue)).toBe(0);
 }, 60_000);
+
+test("instance.rebuild.end stashes anew what Nova's rebuild reset, from the new domain", async () => {
+  const uuid = randomUUID();
+  // Nova's rebuild deleted every image_* row and wrote the new image's: no image_hw_* row left.
+  await insert(uuid, { image: { os_distro: 'win10' } });
+  await defineDomain(hv, uuid, { hw_machine_type: 'pc', hw_disk_bus: 'ide', hw_video_model: 'vga', hw_vif_model: 'e1000' }, { start: true });
+
+  h.publishInstance('instance.rebuild.end', uuid);
+  await waitFor(async () => (await imageRows(uuid)).length === 11, 30_000, 'the stash after the rebuild');
+  const stash = await stashOf(uuid);
+  // What the rebuilt guest was given, as its new domain shows it.
+  expect(stash).toMatchObject({ image_hw_disk_bus: 'ide', image_hw_video_model: 'vga', image_hw_vif_model: 'e1000' });
+  await waitFor(async () => (await hwstashNotifications('hwstash.stash.end', uuid)).length === 1, 30_000, 'hwstash.stash.end');
+  await hv.destroy(uuid);
+}, 60_000);
+
+test.each(['instance.live_migration_post_dest.end', 'instance.resize_finish.end'] as const)(
+  '%s: the instance arrived; its new domain is verified against the stash, the stash untouched',
+  async (eventType) => {
+    const uuid = randomUUID();
+    await insert(uuid, { sysmeta: FULL_STASH });
+    // The destination defined it with today's video model instead of the stashed one.
+    await defineDomain(hv, uuid, { hw_machine_type: 'pc', hw_disk_bus: 'virtio', hw_video_model: 'cirrus', hw_vif_model: 'virtio' }, { start: true });
+    const rows = await h.store.systemMetadata(uuid);
+
+    h.publishInstance(eventType, uuid);
+    await waitFor(async () => (await hwstashNotifications('hwstash.drift', uuid)).length === 1, 30_000, 'hwstash.drift');
+    const [drift] = await hwstashNotifications('hwstash.drift', uuid);
+    expect(drift!.data['drift']).toEqual([{ property: 'hw_video_model', stashed: FULL_STASH['image_hw_video_model'], domain: 'cirrus' }]);
+    expect(await h.store.systemMetadata(uuid)).toEqual(rows);
+    await hv.destroy(uuid);
+  },
+  60_000,
+);
