@@ -2,6 +2,7 @@
  * What a command needs, opened lazily and closed once: settings, host profile, osinfo index,
  * logger. Commands ask for what they use, so `hwstash defaults` never opens a database.
  */
+import { openDatabase, type Database } from '../store/database.js';
 import { RELEASE_NAMES, chooseRelease, findRelease, type NovaRelease, type ReleaseChoice } from '../core/releases.js';
 import type { Readable } from 'node:stream';
 import { pino, type Logger } from 'pino';
@@ -27,6 +28,7 @@ export interface CliIO {
 export class CliContext {
   configFiles: string[] = [];
   private releaseChoice: ReleaseChoice | undefined;
+  private apiDatabaseCache: Promise<Database> | undefined;
   private releaseOverride: NovaRelease | undefined;
   /** What the command wants the process to exit with when it did not throw. */
   exitCode = 0;
@@ -119,6 +121,18 @@ export class CliContext {
       }
     })();
     return this.storeCache;
+  }
+
+  /** Nova's API database ([api_database] connection), opened once; null when not configured. */
+  apiDatabase(): Promise<Database | null> {
+    const url = this.settings().apiDatabaseConnection;
+    if (!url) return Promise.resolve(null);
+    this.apiDatabaseCache ??= (async () => {
+      const db = await openDatabase(url, { logger: this.logger() });
+      this.onClose(() => db.close());
+      return db;
+    })();
+    return this.apiDatabaseCache;
   }
 
   /** libvirt at [hwstash] libvirt_uri / [libvirt] connection_uri, opened once. */

@@ -4,6 +4,7 @@
  * state, then the write in one transaction under the instance's row lock, where the state and
  * the stash are checked again so that nothing changed between the checks and the write.
  */
+import { updateRequestSpecImage } from '../store/request-spec.js';
 import { stashFromStored, unifiedDiff } from '../agent/domain-sync.js';
 import { domainIdentity, machineSatisfies, type Stash } from '../core/domain-xml/index.js';
 import { ImageMetaError, coerceImageProps } from '../core/image-meta.js';
@@ -267,8 +268,51 @@ export async function writeChange(
     if (err instanceof InstanceNotFoundError) throw notFound(uuid, env.store);
     throw err;
   }
+  await syncRequestSpec(env, uuid, result.writes);
   await announce(env, uuid, result.writes, options.source);
   return result.writes;
+}
+
+/**
+ * The instance's RequestSpec follows the stash, as nova-manage's set does, so the scheduler's next
+ * move honours the change. The stash is already committed; a RequestSpec that cannot be updated
+ * is said plainly (and the command exits 1), never silently skipped.
+ */
+async function syncRequestSpec(env: ChangeEnv, uuid: string, writes: readonly PropertyWrite[]): Promise<void> {
+  // Every value given, changed or not: running the command again mends a RequestSpec left behind.
+  const changed = writes.filter((w) => w.changed);
+  const { ctx } = env;
+  let api;
+  try {
+    api = await ctx.apiDatabase();
+  } catch (err) {
+    ctx.warn(`instance ${uuid}: stash written, but its RequestSpec was not updated: ${(err as Error).message}`);
+    ctx.exitCode = EXIT.unexpected;
+    return;
+  }
+  if (!api) {
+    if (changed.length === 0) return;
+    ctx.warnOnce(
+      'no-api-database',
+      "the instances' RequestSpecs were not updated: no [api_database] connection is configured, so Nova's scheduler keeps the old image properties on the next move",
+    );
+    return;
+  }
+  const release = env.profile.release;
+  try {
+    const outcome = await updateRequestSpecImage(
+      api,
+      uuid,
+      writes.map((w) => ({ property: w.property, value: w.new.present ? w.new.value : null })),
+      release?.imageMetaProps ?? '1.34',
+    );
+    if (outcome === 'no-request-spec' || outcome === 'no-image') {
+      ctx.warn(`instance ${uuid}: stash written; its RequestSpec was not updated: ${outcome === 'no-image' ? 'it holds no image' : 'none in the API database'}`);
+    }
+  } catch (err) {
+    ctx.warn(`instance ${uuid}: stash written, but its RequestSpec was not updated: ${(api.translate(err) as Error).message}; run the command again`);
+    ctx.exitCode = EXIT.unexpected;
+  }
 }
 
 /**

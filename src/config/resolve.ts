@@ -217,6 +217,7 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
     databaseConnection,
     ownSchema: str('hwstash', 'schema'),
     novaRelease: str('hwstash', 'nova_release'),
+    apiDatabaseConnection: str('api_database', 'connection'),
     libvirt: {
       virtType,
       connectionUri: libvirtUri,

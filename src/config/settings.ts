@@ -28,6 +28,8 @@ export interface Settings {
   databaseConnection: string;
   /** [hwstash] schema: where hwstash's own tables live; empty = derived from the cell database. */
   ownSchema: string;
+  /** [api_database] connection: Nova's API database (RequestSpecs); empty when not configured. */
+  apiDatabaseConnection: string;
   /** [hwstash] nova_release: `auto` or a release name (core/releases.ts). */
   novaRelease: string;
 

@@ -46,7 +46,7 @@ describe('a file holding credentials must not be readable by others', () => {
     ['no password', '[database]\nconnection = mysql+pymysql://nova@db/nova?unix_socket=/run/mysqld/mysqld.sock\n'],
     ['SQLite', '[database]\nconnection = sqlite:////var/lib/nova/nova.sqlite\n'],
     ['a bus URL without credentials', '[DEFAULT]\ntransport_url = rabbit://mq:5672/\n'],
-    ['a password in an option hwstash does not read', '[keystone_authtoken]\npassword = x\n[api_database]\nconnection = mysql://a:b@c/d\n'],
+    ['a password in an option hwstash does not read', '[keystone_authtoken]\npassword = x\n[placement]\npassword = y\n[cinder]\nconnection = mysql://a:b@c/d\n'],
   ])('%s: a world-readable file is fine', (_what, text) => {
     expect(attempt([['nova.conf', text, 0o644]])).toBeUndefined();
   });

@@ -28,7 +28,7 @@ export interface NovaRelease {
   /** `nova-manage --config-file <conf> ...args`, with `conf` written where this Nova can read it. */
   manage(conf: string, args: string[]): Promise<Ran>;
   /** nova/nova_db.py: sync, create (specs on stdin), destroy, read; its JSON output. */
-  db(command: 'sync' | 'create' | 'destroy' | 'read', url: string, args?: string[], stdin?: unknown): Promise<any>;
+  db(command: 'sync' | 'create' | 'destroy' | 'read' | 'reqspec-create' | 'reqspec-read', url: string, args?: string[], stdin?: unknown): Promise<any>;
   /** Remove what it wrote. */
   cleanup(): void;
 }

@@ -4,6 +4,9 @@
   nova_db.py create URL        create instances (JSON list on stdin) with Nova's DB API
   nova_db.py destroy URL UUID... delete instances as Nova's API does at the end of a delete
                                (instance_destroy: the instance and its system_metadata soft-deleted)
+  nova_db.py reqspec-create API_URL UUID   create the instance's RequestSpec with Nova's objects
+                               (image properties as JSON on stdin) in the API database
+  nova_db.py reqspec-read API_URL UUID     RequestSpec.get_by_instance_uuid: its image properties
   nova_db.py read URL UUID...  load instances with Nova's DB API and objects; print, per uuid,
                                the system_metadata Nova sees and instance.image_meta's properties
 
@@ -90,12 +93,52 @@ def destroy(url, uuids):
     return {'destroyed': uuids}
 
 
+def configure_api(url):
+    CONF([], project='nova', default_config_files=[])
+    CONF.set_override('connection', url, group='api_database')
+    # Nova's object layer wants a cell connection configured even for API-only objects.
+    CONF.set_override('connection', url, group='database')
+
+
+def reqspec_create(url, uuid, properties):
+    configure_api(url)
+    from nova import context
+    from nova import objects
+    objects.register_all()
+    ctx = context.get_admin_context()
+    image = objects.ImageMeta.from_dict({'name': 'image', 'properties': properties})
+    flavor = objects.Flavor(id=1, flavorid='1', name='m1', memory_mb=512, vcpus=1, root_gb=1, ephemeral_gb=0, swap=0, extra_specs={})
+    spec = objects.RequestSpec(context=ctx, instance_uuid=uuid, image=image, flavor=flavor, num_instances=1, project_id='p', user_id='u')
+    spec.create()
+    return {'created': uuid}
+
+
+def reqspec_read(url, uuid):
+    configure_api(url)
+    from nova import context
+    from nova import objects
+    objects.register_all()
+    ctx = context.get_admin_context()
+    spec = objects.RequestSpec.get_by_instance_uuid(ctx, uuid)
+    props = spec.image.properties
+    return {
+        'properties': {k: props.get(k) for k in props.fields if props.obj_attr_is_set(k)},
+        'flavor': spec.flavor.name,
+        'num_instances': spec.num_instances,
+        'image_name': spec.image.name,
+    }
+
+
 def main(argv):
     cmd, url = argv[1], argv[2]
     if cmd == 'sync':
         result = sync(url)
     elif cmd == 'create':
         result = create(url, json.load(sys.stdin))
+    elif cmd == 'reqspec-create':
+        result = reqspec_create(url, argv[3], json.load(sys.stdin))
+    elif cmd == 'reqspec-read':
+        result = reqspec_read(url, argv[3])
     elif cmd == 'destroy':
         result = destroy(url, argv[3:])
     elif cmd == 'read':

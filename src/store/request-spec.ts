@@ -1,0 +1,72 @@
+/**
+ * The instance's RequestSpec in Nova's API database (`request_specs.spec`): Nova's scheduler
+ * reads its `image` on every move, so a property the operator changed must change there too, as
+ * nova-manage's `image_property set` does from 28.3.1/29.2.1/30.0.0 on. Edited in place in Nova's
+ * own serialized form — the ImageMetaProps object's data, nothing else, object versions kept — so
+ * that Nova's RequestSpec.get_by_instance_uuid reads the new value and every other field as it was.
+ */
+import { QueryTypes, Transaction } from 'sequelize';
+import type { PropertyName } from '../core/properties.js';
+import type { Database } from './database.js';
+
+export interface SpecChange {
+  property: PropertyName;
+  /** null or absent: the property is removed (Nova's ImageMeta.from_instance skips None values). */
+  value: string | null;
+}
+
+export type SpecOutcome = 'updated' | 'unchanged' | 'no-request-spec' | 'no-image';
+
+type NovaObject = { 'nova_object.name'?: string; 'nova_object.data'?: Record<string, unknown> } & Record<string, unknown>;
+
+const isObject = (v: unknown): v is NovaObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export async function updateRequestSpecImage(
+  db: Database,
+  instanceUuid: string,
+  changes: readonly SpecChange[],
+  imageMetaPropsVersion: string,
+): Promise<SpecOutcome> {
+  const type = db.dialect === 'sqlite' ? Transaction.TYPES.IMMEDIATE : undefined;
+  return db.sequelize.transaction({ type }, async (transaction) => {
+    const lock = db.dialect === 'sqlite' ? '' : ' FOR UPDATE';
+    const rows = await db.sequelize.query<{ id: number; spec: string }>(
+      `SELECT id, spec FROM request_specs WHERE instance_uuid = :uuid ORDER BY id DESC LIMIT 1${lock}`,
+      { type: QueryTypes.SELECT, replacements: { uuid: instanceUuid }, transaction },
+    );
+    const row = rows[0];
+    if (!row) return 'no-request-spec';
+    const spec = JSON.parse(String(row.spec)) as NovaObject;
+    const image = spec['nova_object.data']?.['image'];
+    if (!isObject(image) || !isObject(image['nova_object.data'])) return 'no-image';
+    const imageData = image['nova_object.data'];
+    if (!isObject(imageData['properties'])) {
+      imageData['properties'] = {
+        'nova_object.name': 'ImageMetaProps',
+        'nova_object.namespace': 'nova',
+        'nova_object.version': imageMetaPropsVersion,
+        'nova_object.data': {},
+      };
+    }
+    const props = imageData['properties'] as NovaObject;
+    const data = (props['nova_object.data'] ??= {}) as Record<string, unknown>;
+    let changed = false;
+    for (const c of changes) {
+      if (c.value === null) {
+        if (c.property in data) {
+          delete data[c.property];
+          changed = true;
+        }
+      } else if (data[c.property] !== c.value) {
+        data[c.property] = c.value;
+        changed = true;
+      }
+    }
+    if (!changed) return 'unchanged';
+    await db.sequelize.query('UPDATE request_specs SET spec = :spec, updated_at = :now WHERE id = :id', {
+      replacements: { spec: JSON.stringify(spec), now: new Date().toISOString().slice(0, 19).replace('T', ' '), id: row.id },
+      transaction,
+    });
+    return 'updated';
+  });
+}
