@@ -3,6 +3,7 @@
  * power-on/unshelve handling and `hwstash domain diff|sync`. Pure decisions come from core/
  * (rewrite, build, capability checks); this module only reads and defines through the gateway.
  */
+import { ZED, rootDeviceType } from '../core/releases.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createTwoFilesPatch } from 'diff';
@@ -145,10 +146,15 @@ export class DomainSync {
   }
 
   /** The instance and its stash: `live` when the caller has just read it, else read now. */
-  private async stashOf(uuid: string, live?: LiveInstance): Promise<{ instance: InstanceRow; stash: Stash; notStashed: PropertyName[] }> {
+  private async stashOf(
+    uuid: string,
+    live?: LiveInstance,
+  ): Promise<{ instance: InstanceRow; stash: Stash; notStashed: PropertyName[]; imageDiskFormat: string | null }> {
     const read = live ?? (await this.opts.store.liveInstance(uuid));
     if (!read) throw new InstanceGoneError(uuid);
-    return { instance: read.instance, ...stashFromStored(read.stored) };
+    // Nova keeps the image's disk_format as image_disk_format; the last row of a key wins, as in Nova.
+    const formats = read.sysmeta.filter((r) => r.key === 'image_disk_format');
+    return { instance: read.instance, ...stashFromStored(read.stored), imageDiskFormat: formats[formats.length - 1]?.value ?? null };
   }
 
   private async capabilityCheck(xml: string): Promise<{ unsupported: CapabilityProblem[]; notChecked: string[] }> {
@@ -179,7 +185,7 @@ export class DomainSync {
     };
   }
 
-  private buildSpec(instance: InstanceRow, stash: Stash): DomainSpec {
+  private buildSpec(instance: InstanceRow, stash: Stash, imageDiskFormat: string | null): DomainSpec {
     const vt = this.opts.profile.virtType;
     if (vt !== 'kvm' && vt !== 'qemu') throw new Error(`cannot build a ${vt} domain: only kvm and qemu`);
     return {
@@ -190,7 +196,14 @@ export class DomainSync {
       virtType: vt,
       arch: instance.architecture ?? this.opts.profile.arch,
       stash,
-      disks: [{ deviceType: 'disk', path: `${this.opts.instancesPath}/${instance.uuid}/disk`, format: 'qcow2', bootIndex: 0 }],
+      disks: [
+        {
+          deviceType: rootDeviceType(this.opts.profile.release ?? ZED, imageDiskFormat),
+          path: `${this.opts.instancesPath}/${instance.uuid}/disk`,
+          format: 'qcow2',
+          bootIndex: 0,
+        },
+      ],
       interfaces: [],
       graphics: this.opts.profile.vncEnabled ? 'vnc' : this.opts.profile.spiceEnabled ? 'spice' : null,
       rngBackendPath: this.opts.rngDevPath,
@@ -211,7 +224,7 @@ export class DomainSync {
     let changes: Change[] = [];
     if (currentXml === null) {
       if (!options.build) return null;
-      targetXml = buildDomain(this.buildSpec(instance, stash));
+      targetXml = buildDomain(this.buildSpec(instance, stash, stored.imageDiskFormat));
     } else {
       ({ xml: targetXml, changes } = rewriteDomain(currentXml, stash, { rngBackendPath: this.opts.rngDevPath }));
     }

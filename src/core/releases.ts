@@ -72,6 +72,14 @@ export function vifModelsOf(base: readonly string[], release: NovaRelease): read
   return release.vifModelsAdded.length ? [...base, ...release.vifModelsAdded] : base;
 }
 
+/**
+ * The device an image-backed instance's root disk is (`blockinfo.get_root_info`): a cdrom on the
+ * cdrom bus for an ISO image where the release does so (96a5c21f24), else a disk.
+ */
+export function rootDeviceType(release: NovaRelease, imageDiskFormat: string | null): 'disk' | 'cdrom' {
+  return release.isoRootIsCdrom && imageDiskFormat === 'iso' ? 'cdrom' : 'disk';
+}
+
 export interface ReleaseChoice {
   release: NovaRelease;
   /** Where the choice came from: the configuration, Nova's services table, or neither. */

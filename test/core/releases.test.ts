@@ -6,7 +6,7 @@
 import { NOVA_DEFAULT_PROFILE, type HostProfile } from '../../src/core/inputs.js';
 import { coerceProperty, CoercionError } from '../../src/core/properties.js';
 import { checkRequestedValues } from '../../src/core/property-checks.js';
-import { NEWEST_RELEASE, NOVA_RELEASES, ZED, chooseRelease, findRelease, releaseForServiceVersion } from '../../src/core/releases.js';
+import { NEWEST_RELEASE, NOVA_RELEASES, ZED, chooseRelease, findRelease, releaseForServiceVersion, rootDeviceType } from '../../src/core/releases.js';
 import { resolve } from '../../src/core/resolve.js';
 import { vifModelsFor } from '../../src/core/rules/context.js';
 
@@ -95,5 +95,19 @@ describe('rules that changed', () => {
     expect(checkRequestedValues([{ property: 'hw_vif_model', raw: 'igb' }], 'parallels', release('2025.1')).problems[0]!.message).toContain(
       'not valid for [libvirt] virt_type parallels',
     );
+  });
+});
+
+describe('the root device of an ISO image (domain build; RELEASES.md 3)', () => {
+  test.each([
+    ['zed', 'iso', 'disk'],
+    ['2023.1', 'iso', 'disk'],
+    ['2023.2', 'iso', 'cdrom'], // from 28.3.1: the release's newest point release
+    ['2024.1', 'iso', 'cdrom'],
+    ['2025.1', 'iso', 'cdrom'],
+    ['2026.1', 'qcow2', 'disk'],
+    ['2026.1', null, 'disk'],
+  ] as const)('Nova %s, disk_format %s → %s', (name, format, want) => {
+    expect(rootDeviceType(release(name), format)).toBe(want);
   });
 });
