@@ -14,6 +14,31 @@ import { REPO } from '../agent/helpers/cli.js';
 
 const exec = promisify(execFile);
 
+/**
+ * The configuration a packaged agent gets in these tests: this machine's RabbitMQ and the test's
+ * MariaDB. libvirtd here admits non-root clients only through polkit, which this machine lacks,
+ * and the agent runs as nova: libvirt's in-process test driver stands in (virsh still runs for it).
+ */
+export function agentConfig(host: string, databaseUrl: string): string {
+  return [
+    '[DEFAULT]',
+    `host = ${host}`,
+    'transport_url = rabbit://guest:guest@127.0.0.1:5672/',
+    '[database]',
+    `connection = ${databaseUrl}`,
+    '[libvirt]',
+    'connection_uri = test:///default',
+    'virt_type = qemu',
+    '[notifications]',
+    'notification_format = versioned',
+    '[oslo_messaging_notifications]',
+    'driver = messagingv2',
+    '[hwstash]',
+    'metrics_address = 127.0.0.1:0',
+    '',
+  ].join('\n');
+}
+
 export interface Ran {
   code: number;
   out: string;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Store } from '../../src/store/index.js';
 import { insertInstances } from '../../src/store/seed.js';
 import { createTestDatabase, type TestDatabase } from '../store/databases.js';
-import { Container, cleanTree, debPackage } from './container.js';
+import { Container, agentConfig, cleanTree, debPackage } from './container.js';
 
 const exec = promisify(execFile);
 const HOST = `ct-${randomBytes(3).toString('hex')}`;
@@ -84,29 +84,7 @@ describe('under systemd', () => {
   beforeAll(async () => {
     // This host's instances, as Nova left them; and hwstash's configuration as an operator edits it.
     await insertInstances(store, Array.from({ length: 3 }, (_, i) => ({ host: HOST, vmState: 'active', displayName: `ct-${i}`, imageProperties: { os_distro: 'win10' } })));
-    ct.write(
-      'etc/hwstash/hwstash.conf',
-      [
-        '[DEFAULT]',
-        `host = ${HOST}`,
-        'transport_url = rabbit://guest:guest@127.0.0.1:5672/',
-        '[database]',
-        `connection = ${db.url}`,
-        '[libvirt]',
-        // libvirtd on this machine admits non-root clients only through polkit, which it lacks;
-        // the unit runs as nova, so the in-process driver stands in (virsh still runs for it).
-        'connection_uri = test:///default',
-        'virt_type = qemu',
-        '[notifications]',
-        'notification_format = versioned',
-        '[oslo_messaging_notifications]',
-        'driver = messagingv2',
-        '[hwstash]',
-        'metrics_address = 127.0.0.1:0',
-        '',
-      ].join('\n'),
-      0o640,
-    );
+    ct.write('etc/hwstash/hwstash.conf', agentConfig(HOST, db.url), 0o640);
     // Shorter than the shipped 60 s, so a watchdog timeout fits in a test.
     ct.write('etc/systemd/system/hwstash-agent.service.d/test-watchdog.conf', '[Service]\nWatchdogSec=6s\n');
     await ct.chroot('chgrp nova /etc/hwstash/hwstash.conf');

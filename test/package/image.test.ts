@@ -14,7 +14,7 @@ import { REPO } from '../agent/helpers/cli.js';
 import { Store } from '../../src/store/index.js';
 import { insertInstances } from '../../src/store/seed.js';
 import { createTestDatabase, type TestDatabase } from '../store/databases.js';
-import { cleanTree, debPackage } from './container.js';
+import { agentConfig, cleanTree, debPackage } from './container.js';
 
 const execP = promisify(execFile);
 const BASE = 'localhost/hwstash-base:bookworm';
@@ -90,27 +90,7 @@ test('the image runs the agent with /etc/nova and /run/libvirt mounted, and drai
     await store.close();
   }
   const etcNova = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-etc-nova-'));
-  fs.writeFileSync(
-    path.join(etcNova, 'nova.conf'),
-    [
-      '[DEFAULT]',
-      `host = ${HOST}`,
-      'transport_url = rabbit://guest:guest@127.0.0.1:5672/',
-      '[database]',
-      `connection = ${db.url}`,
-      '[libvirt]',
-      // Non-root clients of this machine's libvirtd need polkit, which it lacks: see deb.test.ts.
-      'connection_uri = test:///default',
-      '[notifications]',
-      'notification_format = versioned',
-      '[oslo_messaging_notifications]',
-      'driver = messagingv2',
-      '[hwstash]',
-      'metrics_address = 127.0.0.1:0',
-      '',
-    ].join('\n'),
-    { mode: 0o640 },
-  );
+  fs.writeFileSync(path.join(etcNova, 'nova.conf'), agentConfig(HOST, db.url), { mode: 0o640 });
   fs.chownSync(path.join(etcNova, 'nova.conf'), 0, KOLLA_NOVA_UID);
   fs.chmodSync(etcNova, 0o755);
   try {
