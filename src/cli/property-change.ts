@@ -261,6 +261,7 @@ export async function writeChange(
           requireAllowedState(instance, env.command);
           if (!sameStored(storedNow, ev.stored)) throw new StashChangedError(uuid);
         },
+        beforeCommit: (writes) => requestSpecStep(env, uuid, writes),
       },
     );
   } catch (err) {
@@ -268,51 +269,50 @@ export async function writeChange(
     if (err instanceof InstanceNotFoundError) throw notFound(uuid, env.store);
     throw err;
   }
-  await syncRequestSpec(env, uuid, result.writes);
   await announce(env, uuid, result.writes, options.source);
   return result.writes;
 }
 
 /**
  * The instance's RequestSpec follows the stash, as nova-manage's set does, so the scheduler's next
- * move honours the change. The stash is already committed; a RequestSpec that cannot be updated
- * is said plainly (and the command exits 1), never silently skipped.
+ * move honours the change. Runs inside the stash's transaction, after its rows and before its
+ * history: the history says the RequestSpec was updated only when it was, and a RequestSpec that
+ * cannot be updated aborts the whole change (nothing written). Every value given is written,
+ * changed or not: running the command again mends a RequestSpec left behind.
  */
-async function syncRequestSpec(env: ChangeEnv, uuid: string, writes: readonly PropertyWrite[]): Promise<void> {
-  // Every value given, changed or not: running the command again mends a RequestSpec left behind.
-  const changed = writes.filter((w) => w.changed);
+async function requestSpecStep(env: ChangeEnv, uuid: string, writes: readonly PropertyWrite[]): Promise<string | null> {
   const { ctx } = env;
   let api;
   try {
     api = await ctx.apiDatabase();
   } catch (err) {
-    ctx.warn(`instance ${uuid}: stash written, but its RequestSpec was not updated: ${(err as Error).message}`);
-    ctx.exitCode = EXIT.unexpected;
-    return;
+    throw new CliError(EXIT.unexpected, `instance ${uuid}: the RequestSpec cannot be updated (${(err as Error).message}); nothing written`);
   }
   if (!api) {
-    if (changed.length === 0) return;
-    ctx.warnOnce(
-      'no-api-database',
-      "the instances' RequestSpecs were not updated: no [api_database] connection is configured, so Nova's scheduler keeps the old image properties on the next move",
-    );
-    return;
+    if (writes.some((w) => w.changed)) {
+      ctx.warnOnce(
+        'no-api-database',
+        "the instances' RequestSpecs were not updated: no [api_database] connection is configured, so Nova's scheduler keeps the old image properties on the next move",
+      );
+    }
+    return null;
   }
-  const release = env.profile.release;
+  let outcome;
   try {
-    const outcome = await updateRequestSpecImage(
+    outcome = await updateRequestSpecImage(
       api,
       uuid,
       writes.map((w) => ({ property: w.property, value: w.new.present ? w.new.value : null })),
-      release?.imageMetaProps ?? '1.34',
+      env.profile.release?.imageMetaProps ?? '1.34',
     );
-    if (outcome === 'no-request-spec' || outcome === 'no-image') {
-      ctx.warn(`instance ${uuid}: stash written; its RequestSpec was not updated: ${outcome === 'no-image' ? 'it holds no image' : 'none in the API database'}`);
-    }
   } catch (err) {
-    ctx.warn(`instance ${uuid}: stash written, but its RequestSpec was not updated: ${(api.translate(err) as Error).message}; run the command again`);
-    ctx.exitCode = EXIT.unexpected;
+    throw new CliError(EXIT.unexpected, `instance ${uuid}: the RequestSpec cannot be updated (${(api.translate(err) as Error).message}); nothing written`);
   }
+  if (outcome === 'no-request-spec' || outcome === 'no-image') {
+    ctx.warn(`instance ${uuid}: its RequestSpec was not updated: ${outcome === 'no-image' ? 'it holds no image' : 'none in the API database'}`);
+    return null;
+  }
+  return outcome === 'updated' ? 'RequestSpec updated in the API database' : null;
 }
 
 /**

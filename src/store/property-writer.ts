@@ -33,6 +33,12 @@ export interface WritePropertiesOptions {
   check?: (instance: InstanceRow, stored: Record<PropertyName, StoredProperty>) => void | Promise<void>;
   /** Awaited after the reads, before the writes (locks held): lets tests hold a writer mid-way. */
   afterRead?: () => Promise<void>;
+  /**
+   * Runs after the rows are written, before the history and the commit: a write elsewhere that
+   * must happen with this one (the RequestSpec in Nova's API database). What it returns is added
+   * to the history's reason; throw to abort with nothing written here.
+   */
+  beforeCommit?: (writes: readonly PropertyWrite[]) => Promise<string | null>;
 }
 
 export interface PropertyWrite {
@@ -126,6 +132,8 @@ export async function writeProperties(
       });
     }
     if (inserts.length) await db.sequelize.getQueryInterface().bulkInsert('instance_system_metadata', inserts, { transaction });
+    const note = (await options.beforeCommit?.(writes)) ?? null;
+    if (note) for (const h of history) h.reason = h.reason ? `${h.reason}; ${note}` : note;
     await appendHistory(db, history, { transaction, now: writtenAt });
     return { instance, writes };
   });

@@ -60,6 +60,13 @@ test("set and revert edit the RequestSpec's image properties; Nova 2025.1 loads 
     image_name: before.image_name,
   });
 
+  // The history records both writes.
+  const history = JSON.parse((await run(['--config-file', conf, 'image-property', 'history', uuid, '--format', 'json'])).stdout).history;
+  expect(history.filter((h: { source: string }) => h.source === 'set').map((h: { reason: string | null }) => h.reason)).toEqual([
+    'RequestSpec updated in the API database',
+    'RequestSpec updated in the API database',
+  ]);
+
   // Revert the set: the RequestSpec goes back with the stash (hw_vif_model had no value: removed).
   expect((await run(['--config-file', conf, 'image-property', 'revert', uuid, '--skip-host-check'])).code).toBe(0);
   expect((await nova.db('reqspec-read', api.url, [uuid])).properties).toEqual(image);
@@ -74,4 +81,17 @@ test('without [api_database] connection, set writes the stash and says plainly t
   expect(set.code).toBe(0);
   expect(set.stderr).toContain("RequestSpecs were not updated: no [api_database] connection is configured");
   expect((await run(['--config-file', conf, 'image-property', 'show', uuid, 'hw_video_model'])).stdout.trim()).toBe('vga');
+}, 120_000);
+
+test('a RequestSpec that cannot be updated aborts the change: exit 1, nothing written to the stash or its history', async () => {
+  const uuid = randomUUID();
+  await nova.db('create', cell.url, [], [{ uuid, host: HOST, vm_state: 'stopped', system_metadata: { image_hw_video_model: 'cirrus' } }]);
+  // An "API database" without Nova's API tables: the cell database itself.
+  const conf = path.join(dir, 'bad-api.conf');
+  fs.writeFileSync(conf, configText(cell.url, dir, { host: HOST, extra: `[api_database]\nconnection = ${cell.url}\n` }), { mode: 0o600 });
+  const set = await run(['--config-file', conf, 'image-property', 'set', uuid, '--property', 'hw_video_model=vga', '--skip-host-check']);
+  expect(set.code).toBe(1);
+  expect(set.stderr).toMatch(/the RequestSpec cannot be updated \(.*request_specs.*\); nothing written/);
+  expect((await run(['--config-file', conf, 'image-property', 'show', uuid, 'hw_video_model'])).stdout.trim()).toBe('cirrus');
+  expect(JSON.parse((await run(['--config-file', conf, 'image-property', 'history', uuid, '--format', 'json'])).stdout).history).toEqual([]);
 }, 120_000);
