@@ -18,6 +18,8 @@ export interface EventRule {
   scope: 'service' | 'instance';
   actions: readonly Action[];
   why: string;
+  /** Recorded in the history of what the event's stash writes. */
+  stashReason?: string;
 }
 
 export const EVENT_TABLE: Readonly<Record<string, EventRule>> = {
@@ -55,6 +57,7 @@ export const EVENT_TABLE: Readonly<Record<string, EventRule>> = {
     scope: 'instance',
     actions: ['stash', 'verify'],
     why: "Nova's rebuild (or an evacuation to this host) replaced every image_* row with the new image's: stash anew from the new domain",
+    stashReason: "after Nova's rebuild reset the previous values (instance.rebuild.end)",
   },
   'instance.live_migration_post_dest.end': {
     scope: 'instance',

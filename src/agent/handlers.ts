@@ -12,7 +12,7 @@ import { isHypervisorError } from '../hypervisor/index.js';
 import type { InstanceStashReport, Store } from '../store/index.js';
 import type { DatabaseGate } from './database-gate.js';
 import { InstanceGoneError, type DomainSync, type FollowResult, type VerifyResult } from './domain-sync.js';
-import { decide, type Action } from './events.js';
+import { decide, type Action, type EventRule } from './events.js';
 import { eventTypeLabel, type AgentMetrics } from './metrics.js';
 import type { ReconcileSummary } from './reconcile.js';
 import { StashBatcher } from './stash-batcher.js';
@@ -51,6 +51,7 @@ export class EventHandlers {
           profile: deps.profile,
           osinfo: deps.osinfo,
           domains: new Map(batch.map((b) => [b.uuid, b.facts])),
+          reasons: new Map(batch.filter((b) => b.reason !== undefined).map((b) => [b.uuid, b.reason!])),
           host: deps.host,
           actor: deps.actor,
         },
@@ -73,7 +74,7 @@ export class EventHandlers {
     });
     log.info({ attempt: ctx.attempt, actions: d.rule.actions }, 'handling event');
     try {
-      for (const action of d.rule.actions) await this.run(action, d.instanceUuid, n, ctx.signal, log);
+      for (const action of d.rule.actions) await this.run(action, d.rule, d.instanceUuid, n, ctx.signal, log);
     } catch (err) {
       log.warn({ err: String((err as Error).message ?? err), attempt: ctx.attempt }, 'event failed');
       throw err;
@@ -82,7 +83,7 @@ export class EventHandlers {
     return 'done';
   };
 
-  private async run(action: Action, uuid: string | null, n: Notification, signal: AbortSignal, log: Logger): Promise<void> {
+  private async run(action: Action, rule: EventRule, uuid: string | null, n: Notification, signal: AbortSignal, log: Logger): Promise<void> {
     const { gate } = this.deps;
     if (action === 'reconcile-host') {
       const summary = await abandonOnAbort(this.deps.reconcileHost(`${n.eventType} of nova-compute`), signal);
@@ -93,7 +94,7 @@ export class EventHandlers {
     if (uuid === null) throw new PermanentError(`${n.eventType}: no instance uuid`);
     switch (action) {
       case 'stash':
-        await gate.run(() => this.stash(uuid, log), signal);
+        await gate.run(() => this.stash(uuid, log, rule.stashReason), signal);
         return;
       case 'follow':
         await gate.run(() => this.follow(uuid, n, log), signal);
@@ -104,7 +105,7 @@ export class EventHandlers {
     }
   }
 
-  async stash(uuid: string, log: Logger): Promise<InstanceStashReport | null> {
+  async stash(uuid: string, log: Logger, reason?: string): Promise<InstanceStashReport | null> {
     const domains = this.deps.domains();
     // Without the domain, a stash would record today's defaults instead of what the guest uses:
     // better to retry (then dead-letter with the reason) than to stash the wrong hardware.
@@ -116,7 +117,7 @@ export class EventHandlers {
       if (!isHypervisorError(err)) throw err;
       throw new TransientError(`libvirt: ${(err as Error).message}`);
     }
-    const inst = await this.batcher.stash({ uuid, facts });
+    const inst = await this.batcher.stash({ uuid, facts, ...(reason ? { reason } : {}) });
     if (!inst || inst.status === 'skipped') {
       // Not a live instance of this host. Unknown (retried, then dead-lettered), or moved to
       // another host or deleted since (nothing to do here).

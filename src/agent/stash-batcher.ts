@@ -18,6 +18,8 @@ export interface StashRequest {
   uuid: string;
   /** The instance's current domain, read before the transaction; null when it has none. */
   facts: DomainFacts | null;
+  /** Why, for the history of what this stash writes. */
+  reason?: string;
 }
 
 /** Stashes a batch in one transaction; returns a report per uuid (absent: unknown to the store). */

@@ -38,6 +38,8 @@ export interface StashOptions {
   dryRun?: boolean;
   /** Who writes, for the history (`hwstash-agent@compute-1`, an operator). */
   actor: string;
+  /** Why, per instance, for the history (e.g. after Nova's rebuild). */
+  reasons?: ReadonlyMap<string, string>;
   now?: () => Date;
   /** Awaited after the reads, before the writes (with the locks held): lets tests hold a stasher mid-way. */
   afterRead?: () => Promise<void>;
@@ -114,7 +116,14 @@ function rowsOf(plans: readonly InstancePlan[]): StashRow[] {
   return rows;
 }
 
-async function write(db: Database, rows: readonly StashRow[], actor: string, now: Date, transaction: Transaction): Promise<void> {
+async function write(
+  db: Database,
+  rows: readonly StashRow[],
+  actor: string,
+  now: Date,
+  transaction: Transaction,
+  reasons?: ReadonlyMap<string, string>,
+): Promise<void> {
   if (rows.length === 0) return;
   const at = naiveUtc(now);
   await db.sequelize.getQueryInterface().bulkInsert(
@@ -141,7 +150,7 @@ async function write(db: Database, rows: readonly StashRow[], actor: string, now
     source: 'stash',
     valueSource: r.source,
     actor,
-    reason: null,
+    reason: reasons?.get(r.instanceUuid) ?? null,
   }));
   await appendHistory(db, history, { transaction, now });
 }
@@ -174,7 +183,7 @@ export async function stashBatch(
       const plans = await decide(db, locked, options, transaction);
       await options.afterRead?.();
       const rows = rowsOf(plans);
-      await write(db, rows, options.actor, now(), transaction);
+      await write(db, rows, options.actor, now(), transaction, options.reasons);
       return { plans, rows };
     });
   });

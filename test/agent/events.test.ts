@@ -266,6 +266,10 @@ test("instance.rebuild.end stashes anew what Nova's rebuild reset, from the new 
   // What the rebuilt guest was given, as its new domain shows it.
   expect(stash).toMatchObject({ image_hw_disk_bus: 'ide', image_hw_video_model: 'vga', image_hw_vif_model: 'e1000' });
   await waitFor(async () => (await hwstashNotifications('hwstash.stash.end', uuid)).length === 1, 30_000, 'hwstash.stash.end');
+  // The history says why the stash was written again.
+  const history = await h.store.history(uuid);
+  expect(history).toHaveLength(11);
+  expect(new Set(history.map((e) => e.reason))).toEqual(new Set(["after Nova's rebuild reset the previous values (instance.rebuild.end)"]));
   await hv.destroy(uuid);
 }, 60_000);
 
