@@ -260,7 +260,7 @@ test("instance.rebuild.end stashes anew what Nova's rebuild reset, from the new 
   await insert(uuid, { image: { os_distro: 'win10' } });
   await defineDomain(hv, uuid, { hw_machine_type: 'pc', hw_disk_bus: 'ide', hw_video_model: 'vga', hw_vif_model: 'e1000' }, { start: true });
 
-  h.publishInstance('instance.rebuild.end', uuid);
+  h.publishRaw(novaFixture('instance-rebuild-end.json', { uuid, host: h.host }).body);
   await waitFor(async () => (await imageRows(uuid)).length === 11, 30_000, 'the stash after the rebuild');
   const stash = await stashOf(uuid);
   // What the rebuilt guest was given, as its new domain shows it.
@@ -273,16 +273,19 @@ test("instance.rebuild.end stashes anew what Nova's rebuild reset, from the new 
   await hv.destroy(uuid);
 }, 60_000);
 
-test.each(['instance.live_migration_post_dest.end', 'instance.resize_finish.end'] as const)(
+test.each([
+  ['instance.live_migration_post_dest.end', 'instance-live_migration_post_dest-end.json'],
+  ['instance.resize_finish.end', 'instance-resize_finish-end.json'],
+] as const)(
   '%s: the instance arrived; its new domain is verified against the stash, the stash untouched',
-  async (eventType) => {
+  async (_eventType, fixture) => {
     const uuid = randomUUID();
     await insert(uuid, { sysmeta: FULL_STASH });
     // The destination defined it with today's video model instead of the stashed one.
     await defineDomain(hv, uuid, { hw_machine_type: 'pc', hw_disk_bus: 'virtio', hw_video_model: 'cirrus', hw_vif_model: 'virtio' }, { start: true });
     const rows = await h.store.systemMetadata(uuid);
 
-    h.publishInstance(eventType, uuid);
+    h.publishRaw(novaFixture(fixture, { uuid, host: h.host }).body);
     await waitFor(async () => (await hwstashNotifications('hwstash.drift', uuid)).length === 1, 30_000, 'hwstash.drift');
     const [drift] = await hwstashNotifications('hwstash.drift', uuid);
     expect(drift!.data['drift']).toEqual([{ property: 'hw_video_model', stashed: FULL_STASH['image_hw_video_model'], domain: 'cirrus' }]);
