@@ -81,13 +81,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     secret: true,
     defaultText: 'a SQLite file hwstash.sqlite in [hwstash] state_dir',
   }),
+  opt('api_database', 'connection', STRING, '', "SQLAlchemy URL of Nova's API database: image-property set and revert update the instance's RequestSpec there, as nova-manage does (the scheduler reads it on the next move). Empty: they say it was not updated.", {
+    secret: true,
+  }),
   opt('libvirt', 'virt_type', { kind: 'choice', choices: VIRT_TYPES }, 'kvm', 'Libvirt domain type; decides the allowed buses and the driver defaults.'),
   opt('libvirt', 'connection_uri', STRING, '', "Libvirt connection URI; empty means the default for virt_type (qemu:///system, lxc:///, parallels:///system)."),
   opt('libvirt', 'hw_machine_type', { kind: 'list' }, [], 'Default machine type per architecture, as arch=machine entries (x86_64=q35,aarch64=virt).'),
   opt('libvirt', 'use_virtio_for_bridges', BOOL, true, 'Use virtio network interfaces where neither the image nor libosinfo names a model.'),
-  opt('api_database', 'connection', STRING, '', "SQLAlchemy URL of Nova's API database: image-property set and revert update the instance's RequestSpec there, as nova-manage does (the scheduler reads it on the next move). Empty: they say it was not updated.", {
-    secret: true,
-  }),
   opt('libvirt', 'rng_dev_path', NON_EMPTY, '/dev/urandom', 'Host file behind the guests\' virtio RNG device.'),
   opt('spice', 'enabled', BOOL, false, 'SPICE consoles; affects the default video model and pointer.'),
   opt('spice', 'agent_enabled', BOOL, true, 'SPICE guest agent; with SPICE on and VNC off there is no tablet.'),
