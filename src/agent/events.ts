@@ -66,9 +66,16 @@ export const EVENT_TABLE: Readonly<Record<string, EventRule>> = {
   },
   'instance.resize_finish.end': {
     scope: 'instance',
-    actions: ['verify'],
+    actions: ['stash', 'verify'],
     why: 'the instance arrived by resize or cold migration: check its new domain against the stash',
   },
+  // The end of an operation during which a stash was deferred (Nova held the instance and would
+  // have saved over it): stash what is still missing now that task_state is clear.
+  ...Object.fromEntries(
+    ['instance.power_off.end', 'instance.reboot.end', 'instance.shelve.end', 'instance.rescue.end', 'instance.unrescue.end', 'instance.resize_confirm.end', 'instance.resize_revert.end'].map(
+      (type): [string, EventRule] => [type, { scope: 'instance', actions: ['stash'], why: 'a Nova operation ended: stash what waited for it' }],
+    ),
+  ),
 };
 
 export type Decision =

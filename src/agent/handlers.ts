@@ -118,6 +118,12 @@ export class EventHandlers {
       throw new TransientError(`libvirt: ${(err as Error).message}`);
     }
     const inst = await this.batcher.stash({ uuid, facts, ...(reason ? { reason } : {}) });
+    if (inst?.status === 'deferred') {
+      // Nova holds the instance for its operation and will save its whole system_metadata: a
+      // stash now would be erased or reverted. The operation's .end event stashes it.
+      log.info({ task_state: inst.task }, "stash deferred: a Nova operation is in progress; its .end event stashes it");
+      return inst;
+    }
     if (!inst || inst.status === 'skipped') {
       // Not a live instance of this host. Unknown (retried, then dead-lettered), or moved to
       // another host or deleted since (nothing to do here).

@@ -62,6 +62,8 @@ export interface ReconcileSummary {
   instancesIncomplete: number;
   /** Instances gone, or moved to another host, between listing and locking. */
   instancesSkipped: number;
+  /** Instances with a Nova operation in progress (task_state set): left for its .end event or the next run. */
+  instancesDeferred: number;
   propertiesStashed: number;
   stashedBySource: Partial<Record<Source, number>>;
   /** property → error code → count. */
@@ -86,6 +88,7 @@ function emptySummary(host: string, dryRun: boolean): ReconcileSummary {
     instancesComplete: 0,
     instancesIncomplete: 0,
     instancesSkipped: 0,
+    instancesDeferred: 0,
     propertiesStashed: 0,
     stashedBySource: {},
     errorsByProperty: {},
@@ -176,6 +179,7 @@ export async function reconcileHost(options: ReconcileOptions): Promise<Reconcil
       if (inst.status === 'stashed') summary.instancesStashed += 1;
       else if (inst.status === 'complete') summary.instancesComplete += 1;
       else if (inst.status === 'incomplete') summary.instancesIncomplete += 1;
+      else if (inst.status === 'deferred') summary.instancesDeferred += 1;
       else summary.instancesSkipped += 1;
       for (const [property, failure] of Object.entries(inst.errors)) {
         addError(summary, { instanceUuid: inst.uuid, property, code: failure.code, message: failure.message });

@@ -85,6 +85,7 @@ async function one(env: ChangeEnv, live: LiveInstance, wanted: Wanted[], dryRun:
   if (!stateAllowsChange(instance.vmState)) {
     return { uuid, outcome: 'skipped', detail: `vm_state ${instance.vmState ?? 'NULL'} (allowed: stopped, shelved, shelved_offloaded)` };
   }
+  if (instance.taskState !== null) return { uuid, outcome: 'skipped', detail: `Nova operation in progress (task_state ${instance.taskState})` };
   try {
     const ev = await evaluateChange(env, live, wanted);
     if (ev.problems.length) return { uuid, outcome: 'failed', detail: ev.problems.join('; '), exitCode: EXIT.invalidValue };

@@ -71,7 +71,7 @@ export async function liveInstance(store: Store, uuid: string): Promise<LiveInst
 
 /** Exit 3 unless the vm_state allows a change. */
 export function requireAllowedState(instance: InstanceRow, command: string, wanted = ''): void {
-  const problem = stateProblem(instance.vmState, command);
+  const problem = stateProblem(instance.vmState, command, instance.taskState);
   if (problem) throw new CliError(EXIT.notSetOrBadState, `instance ${instance.uuid} ${problem}${wanted ? ` (requested: ${wanted})` : ''}; nothing written`);
 }
 

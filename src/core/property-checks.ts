@@ -37,12 +37,17 @@ export function stateAllowsChange(vmState: string | null): boolean {
   return vmState !== null && (ALLOWED_VM_STATES as readonly string[]).includes(vmState);
 }
 
-export function stateProblem(vmState: string | null, command: string): string | null {
-  if (stateAllowsChange(vmState)) return null;
-  return (
-    `is in vm_state ${vmState ?? 'NULL'}: ${command} is allowed only in vm_state ${ALLOWED_VM_STATES.join(', ')}; ` +
-    'stop or shelve the instance first'
-  );
+export function stateProblem(vmState: string | null, command: string, taskState: string | null = null): string | null {
+  if (!stateAllowsChange(vmState)) {
+    return (
+      `is in vm_state ${vmState ?? 'NULL'}: ${command} is allowed only in vm_state ${ALLOWED_VM_STATES.join(', ')}; ` +
+      'stop or shelve the instance first'
+    );
+  }
+  // Nova holds the instance for its operation and saves its whole system_metadata at the end,
+  // which would revert a value written now.
+  if (taskState !== null) return `has a Nova operation in progress (task_state ${taskState}): ${command} waits until it ends; run it again then`;
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ export interface InstanceRef {
   uuid: string;
   host: string | null;
   vmMode: string | null;
+  /** Nova's task in progress (shelving, resize_migrating …), null when none. */
+  taskState: string | null;
 }
 
 /** As liveInstancesByUuid, with only the columns the stash reads. */
@@ -52,12 +54,13 @@ export async function liveInstanceRefsByUuid(
   uuids: readonly string[],
   options: { transaction?: Transaction; host?: string } = {},
 ): Promise<InstanceRef[]> {
-  const rows = await selectLive(db, ['id', 'uuid', 'host', 'vm_mode'], uuids, options);
+  const rows = await selectLive(db, ['id', 'uuid', 'host', 'vm_mode', 'task_state'], uuids, options);
   return rows.map((r) => ({
     id: Number(r['id']),
     uuid: String(r['uuid']),
     host: textOrNull(r['host']),
     vmMode: textOrNull(r['vm_mode']),
+    taskState: textOrNull(r['task_state']),
   }));
 }
 

@@ -53,10 +53,18 @@ export type InstanceStashStatus =
   /** Nothing could be added and some properties are still missing (see errors). */
   | 'incomplete'
   /** Deleted, unknown, or no longer on the host. */
-  | 'skipped';
+  | 'skipped'
+  /**
+   * A Nova operation is in progress (task_state set): Nova holds the instance in memory and will
+   * save its whole system_metadata, erasing or reverting what is written now; its `.end` event
+   * (or the next reconcile) stashes it.
+   */
+  | 'deferred';
 
 export interface InstanceStashReport extends InstancePlan {
   status: InstanceStashStatus;
+  /** For `deferred`: Nova's task in progress. */
+  task?: string;
 }
 
 export interface StashRow {
@@ -155,12 +163,21 @@ async function write(
   await appendHistory(db, history, { transaction, now });
 }
 
-function report(uuids: readonly string[], plans: readonly InstancePlan[]): InstanceStashReport[] {
+function report(uuids: readonly string[], plans: readonly InstancePlan[], busy: ReadonlyMap<string, string>): InstanceStashReport[] {
   const byUuid = new Map(plans.map((p) => [p.uuid, p]));
   return [...new Set(uuids)].map((uuid) => {
+    const task = busy.get(uuid);
+    if (task !== undefined) return { ...skipped(uuid), status: 'deferred', task };
     const plan = byUuid.get(uuid);
     return plan ? { ...plan, status: statusOf(plan) } : skipped(uuid);
   });
+}
+
+/** Instances free to stash, and those with a Nova task in progress (uuid → task). */
+function splitBusy(instances: readonly InstanceRef[]): { free: InstanceRef[]; busy: Map<string, string> } {
+  const busy = new Map<string, string>();
+  for (const i of instances) if (i.taskState !== null) busy.set(i.uuid, i.taskState);
+  return { free: instances.filter((i) => i.taskState === null), busy };
 }
 
 /** Stash what is missing for a batch of instances, in one transaction. */
@@ -173,19 +190,20 @@ export async function stashBatch(
   const unique = [...new Set(uuids)];
   const { result, queries } = await db.queries.measure(async () => {
     if (options.dryRun) {
-      const live = await liveInstanceRefsByUuid(db, unique, { host: options.host });
-      const plans = await decide(db, live, options, undefined);
+      const { free, busy } = splitBusy(await liveInstanceRefsByUuid(db, unique, { host: options.host }));
+      const plans = await decide(db, free, options, undefined);
       await options.afterRead?.();
-      return { plans, rows: rowsOf(plans) };
+      return { plans, rows: rowsOf(plans), busy };
     }
     return writeTransaction(db, async (transaction) => {
-      const locked = await liveInstanceRefsByUuid(db, unique, { transaction, host: options.host });
-      const plans = await decide(db, locked, options, transaction);
+      // task_state is read under the lock: Nova sets it before it loads the instance for its work.
+      const { free, busy } = splitBusy(await liveInstanceRefsByUuid(db, unique, { transaction, host: options.host }));
+      const plans = await decide(db, free, options, transaction);
       await options.afterRead?.();
       const rows = rowsOf(plans);
       await write(db, rows, options.actor, now(), transaction, options.reasons);
-      return { plans, rows };
+      return { plans, rows, busy };
     });
   });
-  return { instances: report(unique, result.plans), rows: result.rows, queries };
+  return { instances: report(unique, result.plans, result.busy), rows: result.rows, queries };
 }

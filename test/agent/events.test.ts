@@ -209,8 +209,6 @@ test("other hosts' events, other event types, other services and hwstash's own n
     // Another host's instance, even one this database places here.
     ['instance.create.end', novaFixture('instance-create-end-other-host.json', { uuid: mine, otherHost: `${h.host}-other` }).body],
     // Events of this host's instance that hwstash does not act on.
-    ['instance.power_off.end', novaFixture('instance-power_off-end.json', { uuid: mine, host: h.host }).body],
-    ['instance.shelve.end', novaFixture('instance-shelve-end.json', { uuid: mine, host: h.host }).body],
     ['instance.shelve_offload.end', novaFixture('instance-shelve_offload-end.json', { uuid: mine, host: h.host }).body],
     ['instance.unshelve.start', novaFixture('instance-unshelve-start.json', { uuid: mine, host: h.host }).body],
     ['instance.delete.end', novaFixture('instance-delete-end.json', { uuid: mine, host: h.host }).body],
@@ -294,3 +292,21 @@ test.each([
   },
   60_000,
 );
+
+test("a stash while Nova's operation is in progress (task_state) is deferred, nothing written; the operation's .end event stashes it", async () => {
+  const uuid = randomUUID();
+  await insert(uuid, { vmState: 'active' });
+  await h.store.db.sequelize.query("UPDATE instances SET task_state = 'powering-off' WHERE uuid = :uuid", { replacements: { uuid } });
+  await defineDomain(hv, uuid, { hw_machine_type: 'pc', hw_disk_bus: 'ide', hw_video_model: 'cirrus', hw_vif_model: 'rtl8139' });
+
+  const deferredBefore = h.logs.find('stash deferred: a Nova operation is in progress; its .end event stashes it').length;
+  h.publishRaw(novaFixture('instance-create-end.json', { uuid, host: h.host }).body);
+  await waitFor(() => h.logs.find('stash deferred: a Nova operation is in progress; its .end event stashes it').length > deferredBefore, 30_000, 'the deferral');
+  expect(await imageRows(uuid)).toEqual([]);
+
+  // Nova ends its operation: task_state cleared, power_off.end sent.
+  await h.store.db.sequelize.query("UPDATE instances SET task_state = NULL, vm_state = 'stopped' WHERE uuid = :uuid", { replacements: { uuid } });
+  h.publishRaw(novaFixture('instance-power_off-end.json', { uuid, host: h.host }).body);
+  await waitFor(async () => (await imageRows(uuid)).length === 11, 30_000, 'the stash at power_off.end');
+  expect(await stashOf(uuid)).toMatchObject({ image_hw_disk_bus: 'ide', image_hw_video_model: 'cirrus', image_hw_vif_model: 'rtl8139' });
+}, 60_000);

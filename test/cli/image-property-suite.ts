@@ -153,6 +153,18 @@ export function imagePropertySuite(dialect: TestDialect): void {
         }
       });
 
+      test('3: a Nova operation in progress (task_state), in an allowed vm_state: set and revert wait for it, nothing written', async () => {
+        for (const [state, task] of [['stopped', 'powering-on'], ['shelved', 'shelving_offloading'], ['shelved_offloaded', 'unshelving']]) {
+          const uuid = await instance({ vmState: state });
+          await w.store.db.sequelize.query('UPDATE instances SET task_state = :task WHERE uuid = :uuid', { replacements: { uuid, task } });
+          const r = await refused(['image-property', 'set', uuid, '--property', 'hw_video_model=vga', '--skip-host-check']);
+          expect(r.code).toBe(3);
+          expect(r.stderr).toContain(`instance ${uuid} has a Nova operation in progress (task_state ${task})`);
+          const rv = await refused(['image-property', 'revert', uuid, '--skip-host-check']);
+          expect(rv.code).toBe(3);
+        }
+      });
+
       test('4: no --property, an item without "=", a property given twice; before the names', async () => {
         const uuid = await instance();
         const none = await refused(['image-property', 'set', uuid]);
