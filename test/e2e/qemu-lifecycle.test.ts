@@ -66,10 +66,12 @@ describe('a guest an old Nova left: stashed as it is, changed while stopped, boo
     const r = await w.cli(['image-property', 'set', uuid, '--property', 'hw_disk_bus=virtio', '--property', 'hw_video_model=virtio', '--property', 'hw_vif_model=virtio']);
     expect(r.code).toBe(0);
     // libvirt 9.0's domain capabilities list disk buses and video models (checked) but no NIC
-    // models: the only thing said is that the NIC model could not be checked.
+    // models: the NIC model could not be checked; and this test host has no API database, so the
+    // RequestSpec was not updated. Nothing else is said.
     const said = r.stderr.split('\n').filter((l) => l !== '');
-    expect(said).toHaveLength(1);
+    expect(said).toHaveLength(2);
     expect(said[0]).toMatch(/warning: .*not checked: .*hw_vif_model=virtio not checked/);
+    expect(said[1]).toMatch(/warning: the instances' RequestSpecs were not updated: no \[api_database\] connection is configured/);
     expect(await w.stashRows(uuid)).toMatchObject({ hw_disk_bus: 'virtio', hw_video_model: 'virtio', hw_vif_model: 'virtio', hw_machine_type: definedMachine });
     const sets = (await w.historyRows(uuid)).filter((h) => h['source'] === 'set');
     expect(sets.map((h) => [h['property'], h['old_value'], h['new_value']]).sort()).toEqual([
