@@ -8,6 +8,7 @@
 import { QueryTypes, Transaction } from 'sequelize';
 import type { PropertyName } from '../core/properties.js';
 import type { Database } from './database.js';
+import { naiveUtc } from './timestamps.js';
 
 export interface SpecChange {
   property: PropertyName;
@@ -64,7 +65,7 @@ export async function updateRequestSpecImage(
     }
     if (!changed) return 'unchanged';
     await db.sequelize.query('UPDATE request_specs SET spec = :spec, updated_at = :now WHERE id = :id', {
-      replacements: { spec: JSON.stringify(spec), now: new Date().toISOString().slice(0, 19).replace('T', ' '), id: row.id },
+      replacements: { spec: JSON.stringify(spec), now: naiveUtc(new Date()), id: row.id },
       transaction,
     });
     return 'updated';

@@ -16,6 +16,7 @@ import { defaultsForObject, type DefaultsOutputLine } from '../../src/core/defau
 import { NOVA_DEFAULT_PROFILE, type HostProfile, type OsInfoLookup } from '../../src/core/inputs.js';
 import type { NovaRelease } from '../../src/core/releases.js';
 import { OsInfoIndex } from '../../src/osinfo/index.js';
+import { rng } from '../helpers/rng.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ORACLE = join(here, 'nova-oracle.py');
@@ -23,17 +24,6 @@ const SEED = Number(process.env['HWSTASH_DIFF_SEED'] ?? 20221130);
 const CASES = Number(process.env['HWSTASH_DIFF_CASES'] ?? 6000);
 const BASE_ARCH = 'x86_64';
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every `<short-id>` and `<os id=…>` in osinfo-db, read straight from its XML. */
 function osinfoNames(dir: string): { shortIds: string[]; ids: string[] } {

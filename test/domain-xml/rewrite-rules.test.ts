@@ -8,21 +8,12 @@ import { XMLValidator } from 'fast-xml-parser';
 import { rewriteDomain } from '../../src/core/domain-xml/rewrite.js';
 import type { Stash } from '../../src/core/domain-xml/stash.js';
 import { FIXTURE_NAMES, asScratchDomain, defineAndReadBack, domainFixture, looseDomain, type Loose } from './helpers.js';
+import { rng } from '../helpers/rng.js';
 
 const SEED = Number(process.env['HWSTASH_REWRITE_SEED'] ?? 4242);
 const CASES = Number(process.env['HWSTASH_REWRITE_CASES'] ?? 400);
 const LIBVIRT_SAMPLE = Number(process.env['HWSTASH_REWRITE_LIBVIRT_SAMPLE'] ?? 12);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Written out here rather than imported, so the test does not share the code's tables.
 const PREFIX: Record<string, string> = { virtio: 'vd', scsi: 'sd', sata: 'sd', usb: 'sd', ide: 'hd', fdc: 'fd' };
