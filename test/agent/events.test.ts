@@ -196,6 +196,11 @@ test.each(['service.create', 'service.update'] as const)('%s of nova-compute on 
   }, 30_000, 'the reconcile');
 
   for (const uuid of uuids) expect((await imageRows(uuid)).map(([k]) => k).sort()).toEqual(ALL_KEYS);
+  // The rows are committed before the reconcile's duration and the event's outcome are
+  // counted; wait for the event to be finished before reading the figures.
+  const delta = (m: Awaited<ReturnType<typeof metrics>>) =>
+    valueOf(m, 'hwstash_events_total', { event_type: eventType, outcome: 'done' }) - valueOf(before, 'hwstash_events_total', { event_type: eventType, outcome: 'done' });
+  await waitFor(async () => delta(await metrics()) >= 1, 30_000, 'the event counted as done');
   const after = await metrics();
   expect(valueOf(after, 'hwstash_reconcile_duration_seconds_count') - valueOf(before, 'hwstash_reconcile_duration_seconds_count')).toBe(1);
   expect(valueOf(after, 'hwstash_events_total', { event_type: eventType, outcome: 'done' }) - valueOf(before, 'hwstash_events_total', { event_type: eventType, outcome: 'done' })).toBe(1);
