@@ -22,6 +22,9 @@ import { HealthServer } from './health.js';
 import { AgentMetrics, eventTypeLabel } from './metrics.js';
 import { reconcileHost, type ReconcileSummary } from './reconcile.js';
 import { Systemd } from './systemd.js';
+import { reportRepairs } from './repairs.js';
+import { openDatabase, type Database } from '../store/database.js';
+import { requestSpecImageProperties } from '../store/request-spec.js';
 
 export interface AgentOptions {
   settings: Settings;
@@ -61,6 +64,8 @@ export class Agent {
   private reconcileMissedLibvirt = false;
   private libvirtRetry: NodeJS.Timeout | undefined;
   private databaseProbe: NodeJS.Timeout | undefined;
+  private audit: NodeJS.Timeout | undefined;
+  private apiDb: Promise<Database> | undefined;
   private readonly systemd: Systemd;
   readonly log: Logger;
   /** Where /healthz and /metrics listen, once started. */
@@ -139,6 +144,7 @@ export class Agent {
     }
     this.reconciled = true;
     this.consumer?.start();
+    this.startAudit();
     this.systemd.ready(`consuming Nova notifications for ${settings.host}`);
     this.log.info('hwstash agent ready');
   }
@@ -180,6 +186,30 @@ export class Agent {
         },
         (err: Error) => this.log.warn({ err: err.message, event_type: 'hwstash.release.update' }, 'could not publish notification'),
       );
+  }
+
+  /**
+   * The periodic audit: a reconcile, which compares every instance's rows with the history and
+   * puts back what a stale save of Nova's erased or reverted (store/repair-plan.ts).
+   */
+  private startAudit(): void {
+    const seconds = this.opts.settings.hwstash.auditInterval;
+    if (seconds <= 0) return;
+    this.audit = setInterval(() => {
+      if (this.stopCtl.signal.aborted) return;
+      this.reconcile('periodic audit').catch((err: Error) => this.log.warn({ err: err.message }, 'periodic audit failed; the next one retries'));
+    }, seconds * 1000);
+    this.audit.unref();
+  }
+
+  /** RequestSpecs tell nova-manage's set from a stale save; read only when an API database is configured. */
+  private requestSpecReader(): ((uuid: string) => Promise<Readonly<Record<string, string>> | null>) | undefined {
+    const url = this.opts.settings.apiDatabaseConnection;
+    if (!url) return undefined;
+    return async (uuid) => {
+      this.apiDb ??= openDatabase(url, { logger: this.log });
+      return requestSpecImageProperties(await this.apiDb, uuid);
+    };
   }
 
   private startDatabaseProbe(): void {
@@ -290,6 +320,7 @@ export class Agent {
       reconcileHost: (reason) => this.reconcile(reason),
       actor: `hwstash-agent@${settings.host}`,
       batchSize: settings.hwstash.batchSize,
+      requestSpecOf: this.requestSpecReader(),
     });
     this.consumer = new NotificationConsumer({ connection, handler: handlers.handle, host: settings.host, ...consumerSettings(settings) });
     this.consumer.on('dead-lettered', (e: { eventType: string | null; reason: string; messageId: string | null; instanceUuid: string | null; attempts: number }) => {
@@ -354,6 +385,7 @@ export class Agent {
           },
           batchSize: settings.hwstash.batchSize,
           actor: `hwstash-agent@${settings.host}`,
+          requestSpecOf: this.requestSpecReader(),
           logger: this.log,
           signal,
           // Before READY=1 there are no watchdog pings: keep systemd's start timeout ahead of
@@ -368,6 +400,14 @@ export class Agent {
     );
     end();
     for (const [source, n] of Object.entries(summary.stashedBySource)) this.metrics.stashed.inc({ source }, n ?? 0);
+    for (const r of summary.repairs) {
+      const notice = reportRepairs(this.metrics, this.log, settings.host, r.instanceUuid, r.restored, r.adopted);
+      if (notice && this.publisher) {
+        this.publisher
+          .publishEvent(notice)
+          .catch((err: Error) => this.log.warn({ err: err.message, event_type: notice.eventType }, 'could not publish notification'));
+      }
+    }
     for (const [property, codes] of Object.entries(summary.errorsByProperty)) {
       for (const [code, n] of Object.entries(codes)) this.metrics.resolveErrors.inc({ property, code }, n);
     }
@@ -377,6 +417,8 @@ export class Agent {
         instances_seen: summary.instancesSeen,
         instances_stashed: summary.instancesStashed,
         properties_stashed: summary.propertiesStashed,
+        properties_restored: summary.propertiesRestored,
+        properties_adopted: summary.propertiesAdopted,
         by_source: summary.stashedBySource,
         errors: summary.errorsByProperty,
         duration_ms: summary.durationMs,
@@ -398,6 +440,7 @@ export class Agent {
     this.systemd.stopping(`stopping: ${reason}`);
     if (this.libvirtRetry) clearTimeout(this.libvirtRetry);
     if (this.databaseProbe) clearInterval(this.databaseProbe);
+    if (this.audit) clearInterval(this.audit);
     let drained = true;
     if (this.consumer) {
       const r = await this.consumer.stop(timeoutMs);
@@ -415,6 +458,7 @@ export class Agent {
       ['health', () => this.health?.close()],
       ['libvirt', () => this.hypervisor?.close()],
       ['database', () => this.store?.close()],
+      ['api database', () => this.apiDb?.then((db) => db.close())],
     ];
     for (const [part, close] of closing) {
       const work = close();

@@ -7,6 +7,7 @@ import type { DeliveryContext, HandlerOutcome } from '../bus/consumer.js';
 import type { Notification } from '../bus/envelope.js';
 import { AbandonError, PermanentError, TransientError } from '../bus/errors.js';
 import type { NotificationPublisher } from '../bus/publisher.js';
+import { reportRepairs } from './repairs.js';
 import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
 import { isHypervisorError } from '../hypervisor/index.js';
 import type { InstanceStashReport, Store } from '../store/index.js';
@@ -38,6 +39,8 @@ export interface HandlerDeps {
   actor: string;
   /** Instances per stash transaction ([hwstash] batch_size); events in flight together share one. */
   batchSize?: number;
+  /** The image properties of an instance's RequestSpec (Nova's API database), when configured. */
+  requestSpecOf?: (uuid: string) => Promise<Readonly<Record<string, string>> | null>;
 }
 
 export class EventHandlers {
@@ -54,6 +57,7 @@ export class EventHandlers {
           reasons: new Map(batch.filter((b) => b.reason !== undefined).map((b) => [b.uuid, b.reason!])),
           host: deps.host,
           actor: deps.actor,
+          requestSpecOf: deps.requestSpecOf,
         },
       );
       return new Map(report.instances.map((i) => [i.uuid, i]));
@@ -131,6 +135,8 @@ export class EventHandlers {
       return inst;
     }
     this.count(inst);
+    const repaired = reportRepairs(this.deps.metrics, log, this.deps.host, uuid, inst.restored, inst.adopted);
+    if (repaired) await this.notify(repaired.eventType, repaired.payloadName, repaired.data, log);
     const stashed = Object.keys(inst.toStash);
     if (stashed.length) {
       log.info({ stashed: inst.toStash, errors: inst.errors }, 'stashed');
@@ -202,7 +208,7 @@ export class EventHandlers {
   }
 
   /** hwstash's own notifications are best-effort: the effect is already committed. */
-  private async notify(eventType: string, payloadName: string, data: Record<string, unknown>, log: Logger): Promise<void> {
+  async notify(eventType: string, payloadName: string, data: Record<string, unknown>, log: Logger): Promise<void> {
     const publisher = this.deps.publisher;
     if (!publisher) return;
     try {

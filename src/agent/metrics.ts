@@ -69,6 +69,19 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  readonly restored = new Counter({
+    name: 'hwstash_properties_restored_total',
+    help: "Stashed rows put back to the history's value after a stale save of Nova's erased or reverted them, by property and cause",
+    labelNames: ['property', 'cause'] as const,
+    registers: [this.registry],
+  });
+  readonly adopted = new Counter({
+    name: 'hwstash_properties_adopted_total',
+    help: "Changes of Nova's recorded as the new stashed value (a rebuild, nova-manage's set), by property and cause",
+    labelNames: ['property', 'cause'] as const,
+    registers: [this.registry],
+  });
+
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'hwstash_' });
   }

@@ -1,6 +1,8 @@
 /**
- * Reconcile a host: stash what is missing for every live instance on it. What the agent does at
- * start (and on nova-compute's service events), and what `hwstash reconcile` runs once.
+ * Reconcile a host: stash what is missing for every live instance on it, and put back what a
+ * stale save of Nova's erased or reverted (store/repair-plan.ts). What the agent does at start,
+ * on nova-compute's service events and periodically (the audit), and what `hwstash reconcile`
+ * runs once.
  *
  * Goes through the host's live instances in id order, one batch at a time; each batch is its own
  * transaction, so a kill mid-way leaves whole batches and nothing partial, and the next run
@@ -13,6 +15,14 @@ import type { DomainFacts, HostProfile, OsInfoLookup } from '../core/inputs.js';
 import type { Source } from '../core/resolve.js';
 import { mapLimit } from '../map-limit.js';
 import type { BadStoredValue, StashRow, Store } from '../store/index.js';
+import type { Adopt, Restore } from '../store/repair-plan.js';
+
+/** What a run put back, or accepted as Nova's, for one instance. */
+export interface InstanceRepairs {
+  instanceUuid: string;
+  restored: Restore[];
+  adopted: Adopt[];
+}
 
 export interface ReconcileProgress {
   /** Instances looked at so far. */
@@ -40,6 +50,8 @@ export interface ReconcileOptions {
   logger?: Logger;
   /** Checked between batches: a stopping agent finishes the batch in flight and returns. */
   signal?: AbortSignal;
+  /** The image properties of an instance's RequestSpec (store/repair-plan.ts); absent without an API database. */
+  requestSpecOf?: (uuid: string) => Promise<Readonly<Record<string, string>> | null>;
 }
 
 export interface ReconcileError {
@@ -66,6 +78,12 @@ export interface ReconcileSummary {
   instancesDeferred: number;
   propertiesStashed: number;
   stashedBySource: Partial<Record<Source, number>>;
+  /** Rows put back to the history's value after a stale save of Nova's erased or reverted them. */
+  propertiesRestored: number;
+  /** Changes of Nova's (a rebuild, nova-manage's set) recorded as the new values. */
+  propertiesAdopted: number;
+  /** Per instance, what was restored or adopted. */
+  repairs: InstanceRepairs[];
   /** property → error code → count. */
   errorsByProperty: Record<string, Record<string, number>>;
   errors: ReconcileError[];
@@ -91,6 +109,9 @@ function emptySummary(host: string, dryRun: boolean): ReconcileSummary {
     instancesDeferred: 0,
     propertiesStashed: 0,
     stashedBySource: {},
+    propertiesRestored: 0,
+    propertiesAdopted: 0,
+    repairs: [],
     errorsByProperty: {},
     errors: [],
     badStoredValues: [],
@@ -174,7 +195,7 @@ export async function reconcileHost(options: ReconcileOptions): Promise<Reconcil
     // One that lost a row since the look (an operator's revert) has no facts: it is reported and
     // left for the next run rather than stashed with today's defaults over what its guest runs.
     for (const uuid of uuids) if (!incomplete.has(uuid)) unreadable.set(uuid, COMPLETE_WHEN_LISTED);
-    const report = await store.stash(uuids, { profile: options.profile, osinfo: options.osinfo, domains, unreadableDomains: unreadable, host, dryRun, actor });
+    const report = await store.stash(uuids, { profile: options.profile, osinfo: options.osinfo, domains, unreadableDomains: unreadable, host, dryRun, actor, requestSpecOf: options.requestSpecOf });
     for (const inst of report.instances) {
       if (inst.status === 'stashed') summary.instancesStashed += 1;
       else if (inst.status === 'complete') summary.instancesComplete += 1;
@@ -185,6 +206,11 @@ export async function reconcileHost(options: ReconcileOptions): Promise<Reconcil
         addError(summary, { instanceUuid: inst.uuid, property, code: failure.code, message: failure.message });
       }
       summary.badStoredValues.push(...inst.badStoredValues);
+      if (inst.restored.length || inst.adopted.length) {
+        summary.repairs.push({ instanceUuid: inst.uuid, restored: inst.restored, adopted: inst.adopted });
+        summary.propertiesRestored += inst.restored.length;
+        summary.propertiesAdopted += inst.adopted.length;
+      }
     }
     for (const row of report.rows) {
       summary.propertiesStashed += 1;

@@ -13,6 +13,17 @@ import { CliError } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 import { withStore } from './db.js';
 import { actor } from './property-change.js';
+import { requestSpecImageProperties } from '../store/request-spec.js';
+import { ADOPT_REASONS, RESTORE_REASONS } from '../store/repair-plan.js';
+
+/**
+ * Reads RequestSpecs when Nova's API database is configured: they tell an operator's
+ * nova-manage `image_property set` (kept) from a stale save of Nova's (restored).
+ */
+export async function requestSpecReader(ctx: CliContext): Promise<ReconcileOptions['requestSpecOf']> {
+  const api = await ctx.apiDatabase();
+  return api ? (uuid) => requestSpecImageProperties(api, uuid) : undefined;
+}
 
 interface ReconcileCliOptions {
   host?: string;
@@ -78,6 +89,7 @@ Examples:
             dryRun: opts.dryRun ?? false,
             instanceUuid: instance,
             actor: actor(ctx, 'reconcile'),
+            requestSpecOf: await requestSpecReader(ctx),
             onProgress: (p) => {
               if (!bar) return;
               if (p.done === 0) bar.start(p.total, 0, { stashed: 0 });
@@ -117,6 +129,16 @@ export function renderSummary(s: ReconcileSummary): string {
   }
   if (s.badStoredValues.length) {
     out.push('stored values Nova cannot load:\n', renderTable(['instance', 'key', 'value', 'problem'], s.badStoredValues.map((b) => [b.instanceUuid, b.key, b.value, b.message])));
+  }
+  const repairRows = s.repairs.flatMap((r) => [
+    ...r.restored.map((x) => [r.instanceUuid, x.property, x.found.present ? (x.found.value ?? 'NULL') : '(no row)', x.value ?? 'NULL', `restored: ${RESTORE_REASONS[x.cause]}`]),
+    ...r.adopted.map((x) => [r.instanceUuid, x.property, x.recorded.value ?? 'NULL', x.found.value ?? 'NULL', `kept: ${ADOPT_REASONS[x.cause]}`]),
+  ]);
+  if (repairRows.length) {
+    out.push(
+      `${s.propertiesRestored} propert${s.propertiesRestored === 1 ? 'y' : 'ies'} ${s.dryRun ? 'would be ' : ''}restored, ${s.propertiesAdopted} change(s) of Nova's ${s.dryRun ? 'would be ' : ''}recorded:\n`,
+      renderTable(['instance', 'property', 'found', 'now', 'why'], repairRows),
+    );
   }
   if (s.dryRun && s.rows?.length) {
     out.push('rows that would be written:\n', renderTable(['instance', 'key', 'value', 'source'], s.rows.map((r) => [r.instanceUuid, r.key, r.value ?? 'NULL', r.source])));

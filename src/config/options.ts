@@ -120,6 +120,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('hwstash', 'batch_size', { kind: 'int', min: 1, max: 10000 }, 200, 'Instances per stash transaction.'),
   opt('hwstash', 'prefetch', { kind: 'int', min: 1, max: 1000 }, 32, 'Messages in flight per consumer (AMQP prefetch).'),
   opt('hwstash', 'log_level', { kind: 'choice', choices: LOG_LEVELS }, 'info', 'Log level.'),
+  opt('hwstash', 'audit_interval', { kind: 'int', min: 0 }, 300, "Seconds between audits of the host: every instance's image_hw_* rows compared with hwstash's history, and what a stale save of Nova's erased or reverted put back (the audit is a reconcile). 0 disables it; the events and the start-up reconcile still repair."),
   opt('hwstash', 'shutdown_timeout', { kind: 'int', min: 0 }, 20, 'Seconds a SIGTERM waits for in-flight work before exiting.'),
   opt('hwstash', 'publish_notifications', BOOL, true, "Publish hwstash's own notifications on the exchange."),
 ];

@@ -244,6 +244,7 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
       prefetch: num('hwstash', 'prefetch'),
       logLevel: str('hwstash', 'log_level') as LogLevel,
       shutdownTimeout: num('hwstash', 'shutdown_timeout'),
+      auditInterval: num('hwstash', 'audit_interval'),
       publishNotifications: bool('hwstash', 'publish_notifications'),
     },
   };

@@ -79,6 +79,8 @@ export interface Settings {
     logLevel: LogLevel;
     /** Seconds a SIGTERM waits for in-flight work before exiting. */
     shutdownTimeout: number;
+    /** [hwstash] audit_interval: seconds between audits of the host; 0 = none. */
+    auditInterval: number;
     /** Publish hwstash's own notifications on the exchange. */
     publishNotifications: boolean;
   };

@@ -6,6 +6,7 @@
  * - Nova's `instances`: read (on PostgreSQL instances are locked with advisory locks, not row
  *   locks, which would need UPDATE);
  * - Nova's `instance_system_metadata`: read, insert, update and hard-delete (its `image_hw_*` rows);
+ * - Nova's `instance_actions`: read (a rebuild's new image properties are kept, not restored);
  * - its own database (MySQL) or schema (PostgreSQL): everything, creating it included.
  * Nothing else of Nova's; no right to alter Nova's schema.
  */
@@ -37,6 +38,8 @@ export const NOVA_TABLE_PRIVILEGES: ReadonlyArray<readonly [table: string, privi
   // This host's nova-compute row says which Nova release runs here ([hwstash] nova_release = auto).
   ['services', 'SELECT'],
   ['instance_system_metadata', 'SELECT, INSERT, UPDATE, DELETE'],
+  // Nova's rebuilds: their new image properties are kept, not restored (repair-plan.ts).
+  ['instance_actions', 'SELECT'],
 ];
 
 function check(name: string, value: string, pattern: RegExp, allowed: string): void {

@@ -9,7 +9,12 @@ import { isoFromNaiveUtc, naiveUtc } from './timestamps.js';
 
 export const HISTORY_TABLE = 'hwstash_property_history';
 
-export type HistorySource = 'stash' | 'set' | 'revert';
+/**
+ * stash: hwstash added a missing row; set/revert: an operator through hwstash; restore: hwstash
+ * put back what a stale save of Nova's erased or reverted; nova: a change of Nova's (a rebuild,
+ * nova-manage's set) recorded as the new value.
+ */
+export type HistorySource = 'stash' | 'set' | 'revert' | 'restore' | 'nova';
 
 export interface HistoryEntry {
   instanceUuid: string;
@@ -96,16 +101,15 @@ export interface ListHistoryOptions {
   property?: string;
 }
 
-/** An instance's history, oldest first. */
-export async function listHistory(db: Database, instanceUuid: string, options: ListHistoryOptions = {}): Promise<HistoryRecord[]> {
-  const where = ['instance_uuid = :uuid'];
-  if (options.property !== undefined) where.push('property = :property');
-  const rows = await db.sequelize.query<Record<string, unknown>>(
-    `SELECT id, instance_uuid, property, old_value, old_present, new_value, new_present, source, value_source, actor, reason, ` +
-      `${timeText(db)} AS time FROM ${db.own.table(HISTORY_TABLE)} WHERE ${where.join(' AND ')} ORDER BY id`,
-    { type: QueryTypes.SELECT, replacements: { uuid: instanceUuid, property: options.property } },
+function historyColumns(db: Database): string {
+  return (
+    'id, instance_uuid, property, old_value, old_present, new_value, new_present, source, value_source, actor, reason, ' +
+    `${timeText(db)} AS time`
   );
-  return rows.map((r) => ({
+}
+
+function toRecord(r: Record<string, unknown>): HistoryRecord {
+  return {
     id: Number(r['id']),
     instanceUuid: String(r['instance_uuid']),
     property: String(r['property']),
@@ -118,5 +122,28 @@ export async function listHistory(db: Database, instanceUuid: string, options: L
     actor: String(r['actor']),
     reason: (r['reason'] ?? null) as string | null,
     time: isoFromNaiveUtc(r['time']) ?? '',
-  }));
+  };
+}
+
+/** An instance's history, oldest first. */
+export async function listHistory(db: Database, instanceUuid: string, options: ListHistoryOptions = {}): Promise<HistoryRecord[]> {
+  const where = ['instance_uuid = :uuid'];
+  if (options.property !== undefined) where.push('property = :property');
+  const rows = await db.sequelize.query<Record<string, unknown>>(
+    `SELECT ${historyColumns(db)} FROM ${db.own.table(HISTORY_TABLE)} WHERE ${where.join(' AND ')} ORDER BY id`,
+    { type: QueryTypes.SELECT, replacements: { uuid: instanceUuid, property: options.property } },
+  );
+  return rows.map(toRecord);
+}
+
+/** The history of several instances with one query, grouped by instance, oldest first. */
+export async function historyOf(db: Database, uuids: readonly string[], transaction?: Transaction): Promise<Map<string, HistoryRecord[]>> {
+  const out = new Map<string, HistoryRecord[]>(uuids.map((u) => [u, []]));
+  if (uuids.length === 0) return out;
+  const rows = await db.sequelize.query<Record<string, unknown>>(
+    `SELECT ${historyColumns(db)} FROM ${db.own.table(HISTORY_TABLE)} WHERE instance_uuid IN (:uuids) ORDER BY id`,
+    { type: QueryTypes.SELECT, replacements: { uuids: [...uuids] }, transaction },
+  );
+  for (const r of rows) out.get(String(r['instance_uuid']))?.push(toRecord(r));
+  return out;
 }

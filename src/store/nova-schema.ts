@@ -1,5 +1,5 @@
 /**
- * Nova's own DDL for the three tables hwstash uses, per dialect, as Nova Zed's migrations create
+ * Nova's own DDL for the tables hwstash uses, per dialect, as Nova Zed's migrations create
  * them (nova/db/main/migrations/versions/8f2f1571d55b + ccb0fa1a2252; compared with a schema
  * those migrations built on MariaDB 10.11, PostgreSQL 15 and SQLite): the same column types,
  * nullability, index and constraint names. Only for the embedded SQLite default, demos and tests:
@@ -77,6 +77,25 @@ export const NOVA_TABLES: readonly TableSpec[] = [
     foreignKey: {
       column: 'instance_uuid',
       names: { mysql: 'instance_system_metadata_ibfk_1', sqlite: 'instance_system_metadata_ibfk_1', postgres: 'instance_system_metadata_instance_uuid_fkey' },
+    },
+  },
+  {
+    // Read for Nova's rebuilds: a rebuild replaces the image properties on purpose (repair-plan.ts).
+    name: 'instance_actions',
+    columns: [
+      ...stamps,
+      c('action', v(255)), c('instance_uuid', v(36)), c('request_id', v(255)), c('user_id', v(255)), c('project_id', v(255)),
+      c('start_time', 'datetime'), c('finish_time', 'datetime'), c('message', v(255)), c('deleted', 'int'),
+    ],
+    uniques: [],
+    indexes: [
+      { name: 'instance_uuid_idx', columns: ['instance_uuid'] },
+      { name: 'request_id_idx', columns: ['request_id'] },
+      { name: 'instance_actions_instance_uuid_updated_at_idx', columns: ['instance_uuid', 'updated_at'] },
+    ],
+    foreignKey: {
+      column: 'instance_uuid',
+      names: { mysql: 'fk_instance_actions_instance_uuid', sqlite: 'fk_instance_actions_instance_uuid', postgres: 'fk_instance_actions_instance_uuid' },
     },
   },
   {
@@ -160,9 +179,8 @@ export function tableDdl(dialect: DatabaseDialect, table: TableSpec): string[] {
   return statements;
 }
 
-/** The Nova tables present in the database (of the three hwstash uses). */
 /** Nova's tables that hwstash reads and writes (its least-privilege account sees only these). */
-export const NOVA_TABLES_USED = ['instances', 'instance_system_metadata'] as const;
+export const NOVA_TABLES_USED = ['instances', 'instance_system_metadata', 'instance_actions'] as const;
 
 /** Which of the Nova tables hwstash uses exist. */
 export async function novaTablesPresent(db: Database): Promise<Record<string, boolean>> {
@@ -182,7 +200,7 @@ export async function tableNames(db: Database): Promise<string[]> {
 }
 
 /**
- * Create whichever of the three tables is missing. Returns the tables created. Existing tables
+ * Create whichever of these tables is missing. Returns the tables created. Existing tables
  * are never altered, even when they differ.
  */
 export async function initNovaSchema(db: Database): Promise<string[]> {

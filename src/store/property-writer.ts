@@ -17,7 +17,7 @@ import { liveInstancesByUuid } from './instances.js';
 import type { InstanceRow, NovaModels } from './nova-models.js';
 import { storableValue } from './storable.js';
 import { storedProperties, sysmetaDict, type StoredProperty, type SysmetaRow } from './sysmeta.js';
-import { sysmetaRowsForKeys } from './system-metadata.js';
+import { putPropertyRow, sysmetaRowsForKeys } from './system-metadata.js';
 import { naiveUtc } from './timestamps.js';
 import { writeTransaction } from './transaction.js';
 
@@ -106,18 +106,8 @@ export async function writeProperties(
       writes.push({ property: change.property, old, new: next, changed: !same });
       if (same) continue;
 
-      if (change.remove) {
-        await models.SystemMetadata.destroy({ where: { id: ofKey.map((r) => r.id) }, transaction });
-      } else if (top) {
-        await db.sequelize.query(
-          'UPDATE instance_system_metadata SET value = :value, updated_at = :at, deleted = 0, deleted_at = NULL WHERE id = :id',
-          { replacements: { value: change.value, at, id: top.id }, transaction },
-        );
-        const lower = ofKey.slice(0, -1).map((r) => r.id);
-        if (lower.length) await models.SystemMetadata.destroy({ where: { id: lower }, transaction });
-      } else {
-        inserts.push({ instance_uuid: uuid, key, value: change.value, created_at: at, updated_at: null, deleted_at: null, deleted: 0 });
-      }
+      const insert = await putPropertyRow(db, uuid, key, ofKey, change.remove ? { remove: true } : { remove: false, value: change.value }, at, transaction);
+      if (insert) inserts.push(insert);
       history.push({
         instanceUuid: uuid,
         property: change.property,

@@ -71,3 +71,24 @@ export async function updateRequestSpecImage(
     return 'updated';
   });
 }
+
+/**
+ * The image properties of the instance's RequestSpec as Nova would read them (null: no
+ * RequestSpec, or none with an image). From 2024.1 nova-manage's `image_property set` writes
+ * them with the instance's system_metadata; a stale save of Nova's touches neither.
+ */
+export async function requestSpecImageProperties(db: Database, instanceUuid: string): Promise<Record<string, string> | null> {
+  const rows = await db.sequelize.query<{ spec: string }>(
+    'SELECT spec FROM request_specs WHERE instance_uuid = :uuid ORDER BY id DESC LIMIT 1',
+    { type: QueryTypes.SELECT, replacements: { uuid: instanceUuid } },
+  );
+  if (!rows[0]) return null;
+  const spec = JSON.parse(String(rows[0].spec)) as NovaObject;
+  const image = spec['nova_object.data']?.['image'];
+  if (!isObject(image) || !isObject(image['nova_object.data'])) return null;
+  const props = image['nova_object.data']['properties'];
+  const data = isObject(props) && isObject(props['nova_object.data']) ? props['nova_object.data'] : {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) if (typeof v === 'string') out[k] = v;
+  return out;
+}

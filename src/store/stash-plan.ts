@@ -118,3 +118,36 @@ export function planInstanceStash(input: InstancePlanInput): InstancePlan {
   }
   return plan;
 }
+
+/**
+ * What Nova's start-up registration writes for an instance whose loaded system_metadata lacked
+ * the properties hwstash recorded: image > libosinfo > driver default, with no domain (Nova does
+ * not look at the guest). Only to recognise such a write; never stored.
+ */
+export function novaRegistrationDefaults(
+  vmMode: string | null,
+  rows: readonly SysmetaRow[],
+  recordedKeys: ReadonlySet<string>,
+  profile: HostProfile,
+  osinfo: OsInfoLookup | null,
+): Partial<Record<PropertyName, string | null>> {
+  const dict = new Map([...sysmetaDict(rows)].filter(([key]) => !recordedKeys.has(key)));
+  const resolution = resolve({
+    imageProperties: imagePropertiesFromSysmeta(dict).properties,
+    instance: { vmMode },
+    host: profile,
+    osinfo,
+    domain: null,
+  });
+  const out: Partial<Record<PropertyName, string | null>> = {};
+  for (const spec of PROPERTIES) {
+    const decided = resolution.properties[spec.name];
+    if (!decided || resolution.errors[spec.name]) continue;
+    try {
+      out[spec.name] = storableValue(spec.name, decided.value);
+    } catch {
+      // Not storable: Nova would not have written it either.
+    }
+  }
+  return out;
+}

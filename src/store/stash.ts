@@ -12,13 +12,15 @@
  */
 import type { Transaction } from 'sequelize';
 import type { DomainFacts, HostProfile, OsInfoLookup } from '../core/inputs.js';
-import { PROPERTIES } from '../core/properties.js';
+import { PROPERTIES, propertySpec } from '../core/properties.js';
 import type { Source } from '../core/resolve.js';
 import type { Database } from './database.js';
-import { appendHistory, type HistoryEntry } from './history.js';
+import { appendHistory, historyOf, type HistoryEntry, type HistoryRecord } from './history.js';
 import { liveInstanceRefsByUuid, type InstanceRef } from './instances.js';
-import { planInstanceStash, type InstancePlan } from './stash-plan.js';
-import { sysmetaRowsOf } from './system-metadata.js';
+import { ADOPT_REASONS, RESTORE_REASONS, planRepair, type Adopt, type RepairPlan, type Restore } from './repair-plan.js';
+import { novaRegistrationDefaults, planInstanceStash, type InstancePlan } from './stash-plan.js';
+import { storedProperties, sysmetaDict, type SysmetaRow } from './sysmeta.js';
+import { lastRebuilds, putPropertyRow, sysmetaRowsOf } from './system-metadata.js';
 import { naiveUtc } from './timestamps.js';
 import { writeTransaction } from './transaction.js';
 
@@ -43,6 +45,11 @@ export interface StashOptions {
   now?: () => Date;
   /** Awaited after the reads, before the writes (with the locks held): lets tests hold a stasher mid-way. */
   afterRead?: () => Promise<void>;
+  /**
+   * The image properties of an instance's RequestSpec in Nova's API database (null: none, or no
+   * API database): tells nova-manage's `image_property set` from a stale save of Nova's.
+   */
+  requestSpecOf?: (uuid: string) => Promise<Readonly<Record<string, string>> | null>;
 }
 
 export type InstanceStashStatus =
@@ -65,6 +72,10 @@ export interface InstanceStashReport extends InstancePlan {
   status: InstanceStashStatus;
   /** For `deferred`: Nova's task in progress. */
   task?: string;
+  /** Rows put back to the history's value after a stale save of Nova's erased or reverted them. */
+  restored: Restore[];
+  /** Changes of Nova's (a rebuild, nova-manage's set) recorded as the new values. */
+  adopted: Adopt[];
 }
 
 export interface StashRow {
@@ -88,7 +99,47 @@ function statusOf(plan: InstancePlan): InstanceStashStatus {
 }
 
 function skipped(uuid: string): InstanceStashReport {
-  return { uuid, status: 'skipped', present: {}, toStash: {}, errors: {}, badStoredValues: [] };
+  return { uuid, status: 'skipped', present: {}, toStash: {}, errors: {}, badStoredValues: [], restored: [], adopted: [] };
+}
+
+interface InstanceDecision {
+  plan: InstancePlan;
+  repair: RepairPlan;
+  /** The instance's rows before any write (for the repair's updates). */
+  rows: readonly SysmetaRow[];
+}
+
+/** The rows as they will be once the repair is written: what the stash then plans from. */
+function rowsAfterRepair(rows: readonly SysmetaRow[], restores: readonly Restore[]): SysmetaRow[] {
+  if (restores.length === 0) return [...rows];
+  const keys = new Set<string>(restores.map((r) => propertySpec(r.property).key));
+  const maxId = rows.reduce((m, r) => Math.max(m, r.id), 0);
+  return [
+    ...rows.filter((r) => !keys.has(r.key)),
+    ...restores.map((r, i) => ({ id: maxId + 1 + i, instanceUuid: rows[0]?.instanceUuid ?? '', key: propertySpec(r.property).key, value: r.value, deleted: 0 })),
+  ];
+}
+
+async function repairOf(
+  instance: InstanceRef,
+  rows: readonly SysmetaRow[],
+  history: readonly HistoryRecord[],
+  rebuiltAt: string | null,
+  options: StashOptions,
+): Promise<RepairPlan> {
+  const stored = storedProperties(sysmetaDict(rows));
+  const first = planRepair({ stored, history, rebuiltAt });
+  // Only a value Nova changed (not one it erased) needs more to tell who changed it.
+  const changed = [...first.restore, ...first.adopt].some((d) => d.found.present && !('cause' in d && d.cause === 'rebuild'));
+  if (!changed) return first;
+  const recorded = new Set(history.map((h) => `image_${h.property}`));
+  return planRepair({
+    stored,
+    history,
+    rebuiltAt,
+    registrationDefaults: novaRegistrationDefaults(instance.vmMode, rows, recorded, options.profile, options.osinfo),
+    requestSpec: (await options.requestSpecOf?.(instance.uuid)) ?? null,
+  });
 }
 
 async function decide(
@@ -96,20 +147,61 @@ async function decide(
   instances: readonly InstanceRef[],
   options: StashOptions,
   transaction: Transaction | undefined,
-): Promise<InstancePlan[]> {
+): Promise<InstanceDecision[]> {
   const uuids = instances.map((i) => i.uuid);
   const sysmeta = await sysmetaRowsOf(db, uuids, transaction);
-  return instances.map((instance) =>
-    planInstanceStash({
+  const history = await historyOf(db, uuids, transaction);
+  // Nova's rebuild actions are needed only where the history and the rows disagree; one query
+  // for the batch all the same, so the cost does not depend on what Nova did.
+  const rebuilds = [...history.values()].some((h) => h.length > 0) ? await lastRebuilds(db, uuids, transaction) : new Map<string, string>();
+  const out: InstanceDecision[] = [];
+  for (const instance of instances) {
+    const rows = sysmeta.get(instance.uuid) ?? [];
+    const repair = await repairOf(instance, rows, history.get(instance.uuid) ?? [], rebuilds.get(instance.uuid) ?? null, options);
+    const plan = planInstanceStash({
       uuid: instance.uuid,
       vmMode: instance.vmMode,
-      rows: sysmeta.get(instance.uuid) ?? [],
+      rows: rowsAfterRepair(rows, repair.restore),
       profile: options.profile,
       osinfo: options.osinfo,
       domain: options.domains?.get(instance.uuid) ?? null,
       domainError: options.unreadableDomains?.get(instance.uuid),
-    }),
-  );
+    });
+    out.push({ plan, repair, rows });
+  }
+  return out;
+}
+
+/** Write the restores and record the adoptions, with their history. */
+async function writeRepairs(
+  db: Database,
+  decisions: readonly InstanceDecision[],
+  actor: string,
+  now: Date,
+  transaction: Transaction,
+): Promise<void> {
+  const at = naiveUtc(now);
+  const inserts: Array<Record<string, unknown>> = [];
+  const history: HistoryEntry[] = [];
+  for (const { plan, repair, rows } of decisions) {
+    for (const r of repair.restore) {
+      const key = propertySpec(r.property).key;
+      const insert = await putPropertyRow(db, plan.uuid, key, rows.filter((row) => row.key === key), { remove: false, value: r.value }, at, transaction);
+      if (insert) inserts.push(insert);
+      history.push({
+        instanceUuid: plan.uuid, property: r.property, oldValue: r.found.value, oldPresent: r.found.present,
+        newValue: r.value, newPresent: true, source: 'restore', valueSource: null, actor, reason: RESTORE_REASONS[r.cause],
+      });
+    }
+    for (const a of repair.adopt) {
+      history.push({
+        instanceUuid: plan.uuid, property: a.property, oldValue: a.recorded.value, oldPresent: a.recorded.present,
+        newValue: a.found.value, newPresent: a.found.present, source: 'nova', valueSource: null, actor, reason: ADOPT_REASONS[a.cause],
+      });
+    }
+  }
+  if (inserts.length) await db.sequelize.getQueryInterface().bulkInsert('instance_system_metadata', inserts, { transaction });
+  await appendHistory(db, history, { transaction, now });
 }
 
 function rowsOf(plans: readonly InstancePlan[]): StashRow[] {
@@ -163,13 +255,13 @@ async function write(
   await appendHistory(db, history, { transaction, now });
 }
 
-function report(uuids: readonly string[], plans: readonly InstancePlan[], busy: ReadonlyMap<string, string>): InstanceStashReport[] {
-  const byUuid = new Map(plans.map((p) => [p.uuid, p]));
+function report(uuids: readonly string[], decisions: readonly InstanceDecision[], busy: ReadonlyMap<string, string>): InstanceStashReport[] {
+  const byUuid = new Map(decisions.map((d) => [d.plan.uuid, d]));
   return [...new Set(uuids)].map((uuid) => {
     const task = busy.get(uuid);
     if (task !== undefined) return { ...skipped(uuid), status: 'deferred', task };
-    const plan = byUuid.get(uuid);
-    return plan ? { ...plan, status: statusOf(plan) } : skipped(uuid);
+    const d = byUuid.get(uuid);
+    return d ? { ...d.plan, status: statusOf(d.plan), restored: d.repair.restore, adopted: d.repair.adopt } : skipped(uuid);
   });
 }
 
@@ -191,19 +283,21 @@ export async function stashBatch(
   const { result, queries } = await db.queries.measure(async () => {
     if (options.dryRun) {
       const { free, busy } = splitBusy(await liveInstanceRefsByUuid(db, unique, { host: options.host }));
-      const plans = await decide(db, free, options, undefined);
+      const decisions = await decide(db, free, options, undefined);
       await options.afterRead?.();
-      return { plans, rows: rowsOf(plans), busy };
+      return { decisions, rows: rowsOf(decisions.map((d) => d.plan)), busy };
     }
     return writeTransaction(db, async (transaction) => {
       // task_state is read under the lock: Nova sets it before it loads the instance for its work.
       const { free, busy } = splitBusy(await liveInstanceRefsByUuid(db, unique, { transaction, host: options.host }));
-      const plans = await decide(db, free, options, transaction);
+      const decisions = await decide(db, free, options, transaction);
       await options.afterRead?.();
-      const rows = rowsOf(plans);
-      await write(db, rows, options.actor, now(), transaction, options.reasons);
-      return { plans, rows, busy };
+      const rows = rowsOf(decisions.map((d) => d.plan));
+      const at = now();
+      await writeRepairs(db, decisions, options.actor, at, transaction);
+      await write(db, rows, options.actor, at, transaction, options.reasons);
+      return { decisions, rows, busy };
     });
   });
-  return { instances: report(unique, result.plans, result.busy), rows: result.rows, queries };
+  return { instances: report(unique, result.decisions, result.busy), rows: result.rows, queries };
 }

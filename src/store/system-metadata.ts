@@ -10,6 +10,7 @@ import type { Database } from './database.js';
 import { numberOrNull, textOrNull } from './row.js';
 import { quote, select } from './sql.js';
 import type { SysmetaRow } from './sysmeta.js';
+import { isoFromNaiveUtc } from './timestamps.js';
 
 const PROPERTY_KEYS = PROPERTIES.map((p) => p.key);
 
@@ -72,4 +73,63 @@ export async function instancesMissingProperties(db: Database, uuids: readonly s
     keys.add(String(r['key']));
   }
   return new Set(uuids.filter((u) => (present.get(u)?.size ?? 0) < PROPERTY_KEYS.length));
+}
+
+/**
+ * Make one key of an instance hold `value` (or no row, with `remove`), as Nova's own save leaves
+ * it: the highest-id row is updated, lower duplicates hard-deleted (Nova reads soft-deleted
+ * system_metadata rows too). Returns the row to insert when the key has none: the caller inserts
+ * all of a transaction's new rows at once.
+ */
+export async function putPropertyRow(
+  db: Database,
+  uuid: string,
+  key: string,
+  rowsOfKey: readonly SysmetaRow[],
+  next: { remove: true } | { remove: false; value: string | null },
+  at: string,
+  transaction: Transaction,
+): Promise<Record<string, unknown> | null> {
+  const ofKey = [...rowsOfKey].sort((a, b) => a.id - b.id);
+  const top = ofKey[ofKey.length - 1];
+  const hardDelete = async (ids: number[]) => {
+    if (ids.length) await db.sequelize.query('DELETE FROM instance_system_metadata WHERE id IN (:ids)', { replacements: { ids }, transaction });
+  };
+  if (next.remove) {
+    await hardDelete(ofKey.map((r) => r.id));
+    return null;
+  }
+  if (!top) return { instance_uuid: uuid, key, value: next.value, created_at: at, updated_at: null, deleted_at: null, deleted: 0 };
+  await db.sequelize.query(
+    'UPDATE instance_system_metadata SET value = :value, updated_at = :at, deleted = 0, deleted_at = NULL WHERE id = :id',
+    { replacements: { value: next.value, at, id: top.id }, transaction },
+  );
+  await hardDelete(ofKey.slice(0, -1).map((r) => r.id));
+  return null;
+}
+
+/**
+ * When Nova last rebuilt each of the instances (ISO, UTC), from its instance actions, with one
+ * query. A rebuild replaces the image properties on purpose; nova-manage records no action.
+ */
+export async function lastRebuilds(db: Database, uuids: readonly string[], transaction?: Transaction): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (uuids.length === 0) return out;
+  const time =
+    db.dialect === 'mysql'
+      ? "DATE_FORMAT(MAX(start_time), '%Y-%m-%d %H:%i:%s.%f')"
+      : db.dialect === 'postgres'
+        ? "to_char(MAX(start_time), 'YYYY-MM-DD HH24:MI:SS.US')"
+        : 'MAX(start_time)';
+  const rows = await select(
+    db,
+    `SELECT instance_uuid, ${time} AS at FROM instance_actions WHERE instance_uuid IN (:uuids) AND action = 'rebuild' GROUP BY instance_uuid`,
+    { uuids: [...uuids] },
+    transaction,
+  );
+  for (const r of rows) {
+    const at = isoFromNaiveUtc(r['at']);
+    if (at) out.set(String(r['instance_uuid']), at);
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { StashBatcher, type StashRequest } from '../../src/agent/stash-batcher.j
 import type { InstanceStashReport } from '../../src/store/index.js';
 
 function report(uuid: string): InstanceStashReport {
-  return { uuid, status: 'stashed', present: {}, toStash: {}, errors: {}, badStoredValues: [] };
+  return { uuid, status: 'stashed', present: {}, toStash: {}, errors: {}, badStoredValues: [], restored: [], adopted: [] };
 }
 
 /** A runner whose batches finish when the test says so. */

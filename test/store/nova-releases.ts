@@ -5,7 +5,8 @@
  * Both run Nova's own nova-manage code (`nova.cmd.manage:main`, what /usr/bin/nova-manage runs)
  * and the DB-API helper nova/nova_db.py.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,8 +30,46 @@ export interface NovaRelease {
   manage(conf: string, args: string[]): Promise<Ran>;
   /** nova/nova_db.py: sync, create (specs on stdin), destroy, read; its JSON output. */
   db(command: 'sync' | 'create' | 'destroy' | 'read' | 'reqspec-create' | 'reqspec-read', url: string, args?: string[], stdin?: unknown): Promise<any>;
+  /**
+   * nova_db.py hold: one of Nova's own operations, paused at each phase it reports; `at(phase)`
+   * is awaited there (another writer acts), then the operation goes on. Its JSON result.
+   */
+  hold(url: string, op: 'shelve' | 'register', arg: string, at: (phase: string) => Promise<void>): Promise<any>;
   /** Remove what it wrote. */
   cleanup(): void;
+}
+
+function holdProcess(argv: string[], at: (phase: string) => Promise<void>): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    let last = '';
+    let failed: Error | null = null;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const lines = readline.createInterface({ input: child.stdout });
+    let chain = Promise.resolve();
+    lines.on('line', (line) => {
+      last = line;
+      const msg = JSON.parse(line) as { phase?: string };
+      if (msg.phase === undefined) return;
+      const phase = msg.phase;
+      chain = chain.then(async () => {
+        try {
+          await at(phase);
+        } catch (err) {
+          failed = err as Error;
+        }
+        child.stdin.write('go\n');
+      });
+    });
+    child.on('close', (code) => {
+      void chain.then(() => {
+        if (failed) reject(failed);
+        else if (code !== 0) reject(new Error(`nova_db.py ${argv.slice(-3).join(' ')} exited ${code}: ${stderr.slice(-3000)}`));
+        else resolve(JSON.parse(last));
+      });
+    });
+  });
 }
 
 function exec(argv: string[], stdin?: string): Promise<Ran> {
@@ -61,6 +100,7 @@ function release(name: string, prefix: string[], root: string): NovaRelease {
       if (ran.code !== 0) throw new Error(`nova_db.py ${command} (${name}) exited ${ran.code}: ${ran.stderr.slice(-2000)}`);
       return JSON.parse(ran.stdout);
     },
+    hold: (url, op, arg, at) => holdProcess([...prefix, '/usr/bin/python3', inside(script), 'hold', url, op, arg], at),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -9,6 +9,16 @@
   nova_db.py reqspec-read API_URL UUID     RequestSpec.get_by_instance_uuid: its image properties
   nova_db.py read URL UUID...  load instances with Nova's DB API and objects; print, per uuid,
                                the system_metadata Nova sees and instance.image_meta's properties
+  nova_db.py hold URL OP ARG...  one of Nova's own operations, paused where another writer can
+                               act: prints {"phase": ...} lines and waits for a line on stdin at each
+                               pause; its JSON result is the last line. OP:
+                                 shelve UUID    the API loads the instance and saves task_state
+                                                shelving; the compute service saves its shelved_*
+                                                system_metadata with the object the API loaded
+                                                (pauses: loaded, task-set)
+                                 register HOST  nova-compute's init_host: InstanceList.get_by_host,
+                                                then the libvirt driver's registration of the
+                                                seven image property defaults (pause: loaded)
 
 Runs with Debian's python3-nova: Zed on this machine, 2025.1 in the Debian 13 tree (nova-releases.ts). Output is one JSON document on stdout.
 """
@@ -53,9 +63,20 @@ def create(url, specs):
             'vm_mode': spec.get('vm_mode'),
             'display_name': spec.get('name', spec['uuid'][:8]),
             'image_ref': spec.get('image_ref', ''),
+            'project_id': spec.get('project_id', 'project-1'),
+            'user_id': spec.get('user_id', 'user-1'),
             'system_metadata': spec.get('system_metadata', {}),
         }
         inst = db.instance_create(ctx, values)
+        # A flavor, as Nova stores it in instance_extra: init_host loads instances with it.
+        from oslo_serialization import jsonutils
+        from nova import objects
+        objects.register_all()
+        flavor = objects.Flavor(id=1, flavorid='1', name='m1', memory_mb=512, vcpus=1, root_gb=1, ephemeral_gb=0, swap=0,
+                                extra_specs={}, rxtx_factor=1.0, vcpu_weight=0, disabled=False, is_public=True,
+                                description=None)
+        db.instance_extra_update_by_uuid(ctx, spec['uuid'], {
+            'flavor': jsonutils.dumps({'cur': flavor.obj_to_primitive(), 'old': None, 'new': None})})
         for bdm in spec.get('block_devices', []):
             db.block_device_mapping_create(ctx, dict(bdm, instance_uuid=spec['uuid']), legacy=False)
         out.append(inst['uuid'])
@@ -129,6 +150,67 @@ def reqspec_read(url, uuid):
     }
 
 
+def pause(phase):
+    print(json.dumps({'phase': phase}), flush=True)
+    sys.stdin.readline()
+
+
+def hold_shelve(url, uuid):
+    configure(url)
+    from nova import context
+    from nova import objects
+    from nova.compute import task_states, vm_states
+    from oslo_utils import timeutils
+    objects.register_all()
+    ctx = context.get_admin_context()
+    # nova/compute/api.py API.shelve: the instance of the request, loaded at its start.
+    instance = objects.Instance.get_by_uuid(ctx, uuid, expected_attrs=['system_metadata', 'flavor'])
+    pause('loaded')
+    instance.task_state = task_states.SHELVING
+    instance.system_metadata.setdefault('image_base_image_ref', instance.image_ref)
+    instance.save(expected_task_state=[None])
+    pause('task-set')
+    # nova/compute/manager.py ComputeManager._shelve_instance, with the object the API sent.
+    instance.system_metadata['shelved_at'] = timeutils.utcnow().isoformat()
+    instance.system_metadata['shelved_image_id'] = 'image-of-' + uuid[:8]
+    instance.system_metadata['shelved_host'] = instance.host
+    instance.vm_state = vm_states.SHELVED
+    instance.task_state = None
+    instance.save(expected_task_state=[task_states.SHELVING, task_states.SHELVING_IMAGE_UPLOADING])
+    return {'saved': uuid}
+
+
+class _Guest(object):
+    # Stands in for libvirt only: the guest config Nova would read back from the domain.
+    def get_config(self):
+        from nova.virt.libvirt import config as vconfig
+        cfg = vconfig.LibvirtConfigGuest()
+        cfg.os_type = 'hvm'
+        return cfg
+
+
+class _Host(object):
+    def get_guest(self, instance):
+        return _Guest()
+
+
+def hold_register(url, host):
+    configure(url)
+    from nova import context
+    from nova import objects
+    from nova.virt.libvirt import driver as libvirt_driver
+    objects.register_all()
+    ctx = context.get_admin_context()
+    # LibvirtDriver._register_all_undefined_instance_details, its libvirt connection stood in for.
+    instances = objects.InstanceList.get_by_host(ctx, host, expected_attrs=['flavor', 'system_metadata'])
+    pause('loaded')
+    drv = libvirt_driver.LibvirtDriver.__new__(libvirt_driver.LibvirtDriver)
+    drv._host = _Host()
+    for instance in instances:
+        libvirt_driver.LibvirtDriver._register_undefined_instance_details(drv, ctx, instance)
+    return {'registered': [i.uuid for i in instances]}
+
+
 def main(argv):
     cmd, url = argv[1], argv[2]
     if cmd == 'sync':
@@ -143,6 +225,10 @@ def main(argv):
         result = destroy(url, argv[3:])
     elif cmd == 'read':
         result = read(url, argv[3:])
+    elif cmd == 'hold' and argv[3] == 'shelve':
+        result = hold_shelve(url, argv[4])
+    elif cmd == 'hold' and argv[3] == 'register':
+        result = hold_register(url, argv[4])
     else:
         raise SystemExit('unknown command %s' % cmd)
     json.dump(result, sys.stdout)
