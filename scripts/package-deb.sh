@@ -64,6 +64,7 @@ strip --strip-unneeded "$pkg/usr/lib/hwstash/node/bin/node" 2>/dev/null || true
 
 install -D -m 0755 packaging/debian/hwstash "$pkg/usr/bin/hwstash"
 install -D -m 0644 systemd/hwstash-agent.service "$pkg/lib/systemd/system/hwstash-agent.service"
+install -D -m 0644 systemd/hwstash-reconcile.service "$pkg/lib/systemd/system/hwstash-reconcile.service"
 install -D -m 0640 config/hwstash.conf.sample "$pkg/etc/hwstash/hwstash.conf"
 install -D -m 0644 packaging/debian/copyright "$pkg/usr/share/doc/hwstash/copyright"
 install -m 0644 README.md "$pkg/usr/share/doc/hwstash/README.md"

@@ -56,7 +56,7 @@ describe('hwstash db and hwstash reconcile', () => {
       novaTables: { instances: false, instance_system_metadata: false },
     });
 
-    expect(await cli('db', 'init-nova-schema')).toMatchObject({ code: 0, stdout: 'created Nova table(s): instances, instance_system_metadata, block_device_mapping\n' });
+    expect(await cli('db', 'init-nova-schema')).toMatchObject({ code: 0, stdout: 'created Nova table(s): instances, instance_system_metadata, instance_actions, block_device_mapping\n' });
     expect((await cli('db', 'init-nova-schema')).stdout).toContain('already present');
     expect(await cli('db', 'migrate')).toMatchObject({ code: 0, stdout: "applied migration(s) 1; hwstash schema is at version 1, its tables in the same SQLite file as Nova's tables\n" });
     expect(await cli('db', 'migrate')).toMatchObject({ code: 0, stdout: "hwstash schema is up to date (version 1, its tables in the same SQLite file as Nova's tables)\n" });
