@@ -33,7 +33,7 @@ function handlers(deps: Partial<HandlerDeps> = {}): { h: EventHandlers; metrics:
     store: {
       instance: async (uuid: string) => ({ uuid }),
       stash: async (uuids: string[]) => ({
-        instances: uuids.map((uuid) => ({ uuid, status: 'complete', present: {}, toStash: {}, errors: {}, badStoredValues: [] })),
+        instances: uuids.map((uuid) => ({ uuid, status: 'complete', present: {}, toStash: {}, errors: {}, badStoredValues: [], restored: [], adopted: [] })),
         rows: [],
       }),
     } as unknown as Store,
