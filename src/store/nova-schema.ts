@@ -95,7 +95,7 @@ export const NOVA_TABLES: readonly TableSpec[] = [
     ],
     foreignKey: {
       column: 'instance_uuid',
-      names: { mysql: 'fk_instance_actions_instance_uuid', sqlite: 'fk_instance_actions_instance_uuid', postgres: 'fk_instance_actions_instance_uuid' },
+      names: { mysql: 'fk_instance_actions_instance_uuid', sqlite: 'fk_instance_actions_instance_uuid', postgres: 'instance_actions_instance_uuid_fkey' },
     },
   },
   {

@@ -17,6 +17,9 @@ export interface NewInstance {
   memoryMb?: number;
   vmMode?: string | null;
   architecture?: string | null;
+  /** Nova requires both on every instance (its Instance object refuses None). */
+  projectId?: string;
+  userId?: string;
   /** Image properties, written as `image_<key>` rows (what Nova copies at boot). */
   imageProperties?: Record<string, string | null>;
   /** Other system_metadata rows, written as given (e.g. already stashed `image_hw_*` rows). */
@@ -47,6 +50,8 @@ export async function insertInstances(store: Store, instances: readonly NewInsta
       ephemeral_gb: 0,
       vm_mode: i.vmMode ?? null,
       architecture: i.architecture ?? null,
+      project_id: i.projectId ?? 'seed-project',
+      user_id: i.userId ?? 'seed-user',
       created_at: now,
       deleted: 0,
     })),

@@ -14,7 +14,7 @@ import { createTestDatabase, nova, type TestDatabase, type TestDialect } from '.
 import { KVM_X86, OSINFO } from './fixtures.js';
 
 async function describeTables(store: Store): Promise<unknown> {
-  const tables = ['instances', 'instance_system_metadata', 'block_device_mapping'];
+  const tables = ['instances', 'instance_system_metadata', 'instance_actions', 'block_device_mapping'];
   const q = (sql: string) => store.db.sequelize.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT });
   const inList = tables.map((t) => `'${t}'`).join(', ');
   if (store.dialect === 'mysql') {
@@ -83,10 +83,10 @@ export function novaCompatSuite(dialect: TestDialect): void {
       await ownDb?.drop();
     });
 
-    test("init-nova-schema builds Nova's three tables exactly as Nova's migrations do", async () => {
+    test("init-nova-schema builds Nova's tables hwstash uses exactly as Nova's migrations do", async () => {
       const own = await Store.open(ownDb.url);
       try {
-        expect(await own.initNovaSchema()).toEqual(['instances', 'instance_system_metadata', 'block_device_mapping']);
+        expect(await own.initNovaSchema()).toEqual(['instances', 'instance_system_metadata', 'instance_actions', 'block_device_mapping']);
         const ours = await describeTables(own);
         expect(ours).toEqual(await describeTables(store));
         const text = JSON.stringify(ours);
