@@ -17,6 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { reconcileHost } from '../../src/agent/reconcile.js';
 import { PROPERTIES } from '../../src/core/properties.js';
 import { Store } from '../../src/store/index.js';
+import { openDatabase, type Database } from '../../src/store/database.js';
+import { requestSpecImageProperties } from '../../src/store/request-spec.js';
 import { insertInstances } from '../../src/store/seed.js';
 import { configText, run } from '../cli/helpers.js';
 import { createTestDatabase, type TestDatabase, type TestDialect } from './databases.js';
@@ -36,6 +38,7 @@ export function novaRacesSuite(makeNova: () => NovaRelease, dialect: Exclude<Tes
     let dir: string;
     let conf: string;
     let hwConf: string;
+    let apiDb: Database;
 
     beforeAll(async () => {
       nova = makeNova();
@@ -48,13 +51,15 @@ export function novaRacesSuite(makeNova: () => NovaRelease, dialect: Exclude<Tes
       }
       store = await Store.open(cell.url);
       await store.migrate();
+      apiDb = await openDatabase(api.url);
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-races-'));
       hwConf = path.join(dir, 'hwstash.conf');
-      fs.writeFileSync(hwConf, configText(cell.url, dir, { host: HOST }), { mode: 0o600 });
+      fs.writeFileSync(hwConf, configText(cell.url, dir, { host: HOST, extra: `[api_database]\nconnection = ${api.url}\n` }), { mode: 0o600 });
     }, 300_000);
 
     afterAll(async () => {
       await store?.close();
+      await apiDb?.close();
       await cell?.drop();
       await api?.drop();
       nova?.cleanup();
@@ -62,8 +67,12 @@ export function novaRacesSuite(makeNova: () => NovaRelease, dialect: Exclude<Tes
     });
 
     const hwstash = (...args: string[]) => run(['--config-file', hwConf, ...args]);
+    // As the agent runs it with [api_database] connection configured: RequestSpecs are read.
     const audit = () =>
-      reconcileHost({ store, host: HOST, profile: KVM_X86, osinfo: null, domainFacts: async () => null, batchSize: 200, actor: 'hwstash-agent@test' });
+      reconcileHost({
+        store, host: HOST, profile: KVM_X86, osinfo: null, domainFacts: async () => null, batchSize: 200, actor: 'hwstash-agent@test',
+        requestSpecOf: (uuid) => requestSpecImageProperties(apiDb, uuid),
+      });
     const stash = (uuid: string) => store.stash([uuid], { profile: KVM_X86, osinfo: null, host: HOST, actor: 'hwstash-agent@test' });
     /** The image_hw_* rows as Nova's own objects read them. */
     async function novaSees(uuid: string): Promise<Record<string, string | null>> {
@@ -180,7 +189,8 @@ export function novaRacesSuite(makeNova: () => NovaRelease, dialect: Exclude<Tes
       expect(clean).toMatchObject({ instancesSeen: 1000, propertiesStashed: 0, propertiesRestored: 0 });
       // As a stale save does: every image_hw_* row of 100 instances hard-deleted.
       const broken = uuids.slice(0, 100);
-      await store.db.sequelize.query("DELETE FROM instance_system_metadata WHERE instance_uuid IN (:broken) AND `key` LIKE 'image\\_hw\\_%'", { replacements: { broken } });
+      const key = store.db.sequelize.getQueryInterface().quoteIdentifier('key');
+      await store.db.sequelize.query(`DELETE FROM instance_system_metadata WHERE instance_uuid IN (:broken) AND ${key} IN (:keys)`, { replacements: { broken, keys: ALL_KEYS } });
       const repair = await run();
       expect(repair).toMatchObject({ propertiesRestored: 1100, propertiesStashed: 0 });
       expect(await store.instancesMissingProperties(uuids)).toEqual(new Set());
@@ -190,24 +200,36 @@ export function novaRacesSuite(makeNova: () => NovaRelease, dialect: Exclude<Tes
       );
     }, 300_000);
 
-    test("an operator's nova-manage image_property set is kept and recorded as Nova's change, not reverted", async () => {
+    test("an operator's nova-manage image_property set is kept and recorded as Nova's change, not reverted, even back to an older value", async () => {
       const uuid = await create();
+      await nova.db('reqspec-create', api.url, [uuid], {});
       expect((await stash(uuid)).rows).toHaveLength(11);
+      const original = (await novaSees(uuid))['image_hw_video_model']!;
+      // hwstash's own set first (it updates the RequestSpec too).
+      const own = await hwstash('image-property', 'set', uuid, '--property', 'hw_video_model=cirrus', '--skip-host-check');
+      expect(own.code).toBe(0);
       const listed = await nova.manage(conf, ['cell_v2', 'list_cells', '--verbose']);
       const cellUuid = /\|\s*cell1\s*\|\s*([0-9a-f-]{36})\s*\|/.exec(listed.stdout)?.[1];
       expect(cellUuid).toBeDefined();
       const mapped = await nova.manage(conf, ['cell_v2', 'map_instances', '--cell_uuid', cellUuid!]);
       expect({ code: mapped.code, err: mapped.code === 0 ? '' : mapped.stderr.slice(-1500) + mapped.stdout.slice(-500) }).toEqual({ code: 0, err: '' });
-      const set = await nova.manage(conf, ['image_property', 'set', uuid, '--property', 'hw_video_model=vga']);
+      // From 2024.1 nova-manage also updates the RequestSpec, which tells its set from a stale
+      // save even back to an older value; Zed's does not, so there the operator picks a new one
+      // (an older value would read as a stale save's revert: docs/operations.md says so).
+      const updatesSpec = nova.name !== 'Zed';
+      const chosen = updatesSpec ? original : 'vga';
+      expect(chosen).not.toBe('cirrus');
+      const set = await nova.manage(conf, ['image_property', 'set', uuid, '--property', `hw_video_model=${chosen}`]);
       expect({ code: set.code, err: set.code === 0 ? '' : set.stderr.slice(-1500) }).toEqual({ code: 0, err: '' });
 
       const summary = await audit();
-      expect(summary.repairs.find((r) => r.instanceUuid === uuid)?.adopted).toEqual([
-        expect.objectContaining({ property: 'hw_video_model', found: { present: true, value: 'vga' } }),
-      ]);
-      expect((await novaSees(uuid))['image_hw_video_model']).toBe('vga');
+      const adopted = summary.repairs.find((r) => r.instanceUuid === uuid)?.adopted;
+      expect(adopted).toEqual([expect.objectContaining({ property: 'hw_video_model', found: { present: true, value: chosen } })]);
+      expect((await nova.db('reqspec-read', api.url, [uuid])).properties.hw_video_model).toBe(updatesSpec ? chosen : 'cirrus');
+      expect(adopted![0]!.cause).toBe(updatesSpec ? 'requestSpec' : 'unexplained');
+      expect((await novaSees(uuid))['image_hw_video_model']).toBe(chosen);
       const last = (await historyOf(uuid)).pop()!;
-      expect(last).toMatchObject({ property: 'hw_video_model', source: 'nova', newValue: 'vga' });
+      expect(last).toMatchObject({ property: 'hw_video_model', source: 'nova', oldValue: 'cirrus', newValue: chosen });
       // Recorded once: the next audit agrees with the row.
       expect((await audit()).repairs.find((r) => r.instanceUuid === uuid)).toBeUndefined();
     }, 120_000);

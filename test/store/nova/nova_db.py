@@ -146,7 +146,7 @@ def reqspec_read(url, uuid):
         'properties': {k: props.get(k) for k in props.fields if props.obj_attr_is_set(k)},
         'flavor': spec.flavor.name,
         'num_instances': spec.num_instances,
-        'image_name': spec.image.name,
+        'image_name': spec.image.name if spec.image.obj_attr_is_set('name') else None,
     }
 
 
