@@ -6,7 +6,7 @@
 import { ZED, rootDeviceType } from '../core/releases.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { createTwoFilesPatch } from 'diff';
+import { lazyRequire } from '../lazy-require.js';
 import type { Logger } from 'pino';
 import {
   checkDomain,
@@ -29,8 +29,10 @@ import {
 import type { DomainFacts, HostProfile } from '../core/inputs.js';
 import { PROPERTY_NAMES, type PropertyName } from '../core/properties.js';
 import type { DomainCapabilitiesQuery, Hypervisor } from '../hypervisor/index.js';
-import { isHypervisorError } from '../hypervisor/index.js';
+import { isHypervisorError } from '../hypervisor/errors.js';
 import type { InstanceRow, LiveInstance, Store, StoredProperty } from '../store/index.js';
+
+const differ = lazyRequire<typeof import('diff')>('diff');
 
 export interface DomainSyncOptions {
   store: Store;
@@ -379,5 +381,5 @@ export function stashFromStored(stored: Record<PropertyName, StoredProperty>): {
 }
 
 export function unifiedDiff(uuid: string, before: string, after: string): string {
-  return createTwoFilesPatch(`${uuid} (defined)`, `${uuid} (following the stash)`, before, after, '', '', { context: 3 });
+  return differ().createTwoFilesPatch(`${uuid} (defined)`, `${uuid} (following the stash)`, before, after, '', '', { context: 3 });
 }

@@ -3,12 +3,8 @@
  * [hwstash] shutdown_timeout and exits 0; a second one, or a drain that overruns, exits at once.
  */
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { Agent } from '../agent/agent.js';
-import { seedDemo } from '../agent/demo.js';
-import { Systemd } from '../agent/systemd.js';
+import type { Systemd } from '../agent/systemd.js';
 import type { OsInfoLookup } from '../core/inputs.js';
-import { OsInfoIndex, OsInfoUnavailableError } from '../osinfo/index.js';
 import type { CliContext } from './context.js';
 
 interface AgentCommandOptions {
@@ -30,6 +26,14 @@ Examples:
 Logs are JSON lines (pino) on stdout; every line about an instance carries instance_uuid.
 Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
     .action(async (opts: AgentCommandOptions) => {
+      // The agent's modules (bus, libvirt, metrics, logger) load here, not for every command.
+      const [{ pino }, { Agent }, { seedDemo }, { Systemd }, { OsInfoIndex, OsInfoUnavailableError }] = await Promise.all([
+        import('pino'),
+        import('../agent/agent.js'),
+        import('../agent/demo.js'),
+        import('../agent/systemd.js'),
+        import('../osinfo/index.js'),
+      ]);
       const settings = ctx.settings();
       const logger = pino({ level: settings.hwstash.logLevel, base: { service: 'hwstash-agent' } });
       for (const warning of ctx.settingsWarnings) logger.warn(warning);

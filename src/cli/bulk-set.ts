@@ -5,7 +5,6 @@
  * again finishes the rest. Instances in a state that does not allow it are skipped and listed.
  */
 import { NEWEST_RELEASE } from '../core/releases.js';
-import cliProgress from 'cli-progress';
 import { checkRequestedValues, coerceRequestedValues, stateAllowsChange, type CheckedValue } from '../core/property-checks.js';
 import type { LiveInstance, PropertyWrite } from '../store/index.js';
 import type { CliContext } from './context.js';
@@ -151,7 +150,8 @@ export async function runBulkSet(ctx: CliContext, opts: SetOptions): Promise<voi
       ctx.warn('interrupted: finishing the instance at hand, then stopping (Ctrl-C again to stop at once)');
     };
     process.on('SIGINT', onSigint);
-    const bar = ctx.io.stderr.isTTY
+    const cliProgress = ctx.io.stderr.isTTY ? (await import('cli-progress')).default : null;
+    const bar = cliProgress
       ? new cliProgress.SingleBar(
           { stream: ctx.io.stderr, format: 'set {bar} {value}/{total} instances | {changed} changed, {failed} failed', hideCursor: true },
           cliProgress.Presets.shades_classic,

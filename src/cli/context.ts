@@ -1,21 +1,23 @@
 /**
  * What a command needs, opened lazily and closed once: settings, host profile, osinfo index,
- * logger. Commands ask for what they use, so `hwstash defaults` never opens a database.
+ * logger. Commands ask for what they use, so `hwstash defaults` never opens a database — and
+ * no module is even loaded before a command asks: the database (sequelize), libvirt's binding,
+ * the bus (amqplib), the osinfo index and the logger are imported on first use, so `--help` or
+ * `image-property list` pays only for what it touches.
  */
-import { openDatabase, type Database } from '../store/database.js';
+import type { Database } from '../store/database.js';
 import { RELEASE_NAMES, chooseRelease, findRelease, type NovaRelease, type ReleaseChoice } from '../core/releases.js';
 import type { Readable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
 import { loadSettings } from '../config/load.js';
 import { hostProfileFromSettings } from '../config/profile.js';
 import type { Settings } from '../config/settings.js';
-import { OsInfoIndex, OsInfoUnavailableError } from '../osinfo/index.js';
-import { Hypervisor } from '../hypervisor/index.js';
-import { DatabaseUnavailableError, Store } from '../store/index.js';
+import type { Hypervisor } from '../hypervisor/index.js';
+import type { Store } from '../store/index.js';
+import { DatabaseUnavailableError } from '../store/errors.js';
 import { CliError } from './errors.js';
-import { ConnectionManager } from '../bus/connection.js';
-import { NotificationPublisher } from '../bus/publisher.js';
+import type { NotificationPublisher } from '../bus/publisher.js';
 import type { Out } from './output.js';
 
 export interface CliIO {
@@ -36,7 +38,7 @@ export class CliContext {
   settingsWarnings: string[] = [];
   private settingsCache?: Settings;
   private osinfoCache?: Promise<OsInfoLookup | null>;
-  private loggerCache?: Logger;
+  private loggerCache?: Promise<Logger>;
   private storeCache?: Promise<Store>;
   private hypervisorCache?: Promise<Hypervisor>;
   private publisherCache?: Promise<NotificationPublisher>;
@@ -79,10 +81,9 @@ export class CliContext {
    * Logs go to stderr so stdout stays clean for tables and JSON. [hwstash] log_level is the
    * agent's; a command only says what went wrong, unless HWSTASH_DEBUG asks for more.
    */
-  logger(): Logger {
-    this.loggerCache ??= pino(
-      { level: this.io.env['HWSTASH_DEBUG'] ? 'debug' : 'warn', base: undefined },
-      pino.destination({ dest: 2, sync: true }),
+  logger(): Promise<Logger> {
+    this.loggerCache ??= import('pino').then(({ pino }) =>
+      pino({ level: this.io.env['HWSTASH_DEBUG'] ? 'debug' : 'warn', base: undefined }, pino.destination({ dest: 2, sync: true })),
     );
     return this.loggerCache;
   }
@@ -92,6 +93,7 @@ export class CliContext {
     this.osinfoCache ??= (async () => {
       // The settings already applied OSINFO_SYSTEM_DIR over [hwstash] osinfo_dir.
       const dir = this.settings().hwstash.osinfoDir;
+      const { OsInfoIndex, OsInfoUnavailableError } = await import('../osinfo/index.js');
       try {
         return await OsInfoIndex.load(dir);
       } catch (err) {
@@ -111,7 +113,8 @@ export class CliContext {
     this.storeCache ??= (async () => {
       try {
         const settings = this.settings();
-        const store = await Store.open(settings.databaseConnection, { logger: this.logger(), ownSchema: settings.ownSchema });
+        const { Store } = await import('../store/index.js');
+        const store = await Store.open(settings.databaseConnection, { logger: await this.logger(), ownSchema: settings.ownSchema });
         this.onClose(() => store.close());
         if (settings.novaRelease === 'auto') this.releaseChoice = chooseRelease('auto', await store.novaComputeVersion(settings.host));
         return store;
@@ -128,7 +131,8 @@ export class CliContext {
     const url = this.settings().apiDatabaseConnection;
     if (!url) return Promise.resolve(null);
     this.apiDatabaseCache ??= (async () => {
-      const db = await openDatabase(url, { logger: this.logger() });
+      const { openDatabase } = await import('../store/database.js');
+      const db = await openDatabase(url, { logger: await this.logger() });
       this.onClose(() => db.close());
       return db;
     })();
@@ -139,7 +143,8 @@ export class CliContext {
   hypervisor(): Promise<Hypervisor> {
     this.hypervisorCache ??= (async () => {
       const uri = this.settings().libvirt.connectionUri;
-      const hv = await Hypervisor.open(uri, { logger: this.logger() });
+      const { Hypervisor } = await import('../hypervisor/index.js');
+      const hv = await Hypervisor.open(uri, { logger: await this.logger() });
       this.onClose(() => hv.close());
       return hv;
     })();
@@ -154,6 +159,7 @@ export class CliContext {
   publisher(timeoutMs = 10_000): Promise<NotificationPublisher> {
     this.publisherCache ??= (async () => {
       const settings = this.settings();
+      const [{ ConnectionManager }, { NotificationPublisher }] = await Promise.all([import('../bus/connection.js'), import('../bus/publisher.js')]);
       const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: 'hwstash-cli' });
       this.onClose(() => connection.close(2000));
       connection.start();

@@ -3,7 +3,8 @@
  * default and demos (`init-nova-schema`), and what is there (`status`).
  */
 import type { Command } from 'commander';
-import { DatabaseUnavailableError, InsufficientPrivilegeError, MissingTableError, RelocationConflictError, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
+import { DatabaseUnavailableError, InsufficientPrivilegeError, MissingTableError, RelocationConflictError } from '../store/errors.js';
 import { parseDatabaseUrl } from '../config/database-url.js';
 import { ConfigError } from '../config/errors.js';
 import { grantStatements } from '../store/grants.js';

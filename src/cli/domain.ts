@@ -4,7 +4,7 @@
  * power-on — what the agent does, on an operator's request.
  */
 import type { Command } from 'commander';
-import { UnsupportedDomainError, unifiedDiff, type DomainPlan } from '../agent/domain-sync.js';
+import type { DomainPlan } from '../agent/domain-sync.js';
 import type { Change } from '../core/domain-xml/index.js';
 import type { Hypervisor } from '../hypervisor/index.js';
 import type { Store } from '../store/index.js';
@@ -32,7 +32,7 @@ function noDomain(ctx: CliContext, uuid: string): CliError {
 async function planFor(ctx: CliContext, store: Store, uuid: string): Promise<DomainPlan> {
   const live = await liveInstance(store, uuid);
   const hv = await libvirt(ctx, 'the domain cannot be read');
-  const plan = await domainSyncFor(ctx, store, hv).plan(live.instance.uuid, { live });
+  const plan = await (await domainSyncFor(ctx, store, hv)).plan(live.instance.uuid, { live });
   if (!plan || plan.currentXml === null) throw noDomain(ctx, live.instance.uuid);
   return plan;
 }
@@ -64,6 +64,7 @@ Examples:
         const plan = await planFor(ctx, store, uuid);
         const current = plan.currentXml!;
         const inSync = plan.changes.length === 0;
+        const { unifiedDiff } = await import('../agent/domain-sync.js');
         const diff = inSync ? '' : unifiedDiff(plan.uuid, current, plan.targetXml);
         if (format === 'json') {
           writeJson(ctx.io.stdout, {
@@ -111,9 +112,10 @@ Examples:
         const { instance } = live;
         if (!dryRun) requireAllowedState(instance, 'domain sync');
         const hv = await libvirt(ctx, dryRun ? 'the domain cannot be read' : 'nothing defined');
+        const { UnsupportedDomainError } = await import('../agent/domain-sync.js');
         let result;
         try {
-          result = await domainSyncFor(ctx, store, hv).follow(instance.uuid, { dryRun, live });
+          result = await (await domainSyncFor(ctx, store, hv)).follow(instance.uuid, { dryRun, live });
         } catch (err) {
           if (err instanceof UnsupportedDomainError) {
             throw new CliError(EXIT.invalidValue, `instance ${instance.uuid}: the definition that follows the stash cannot run on this host, nothing defined: ${err.problems.map((p) => p.message).join('; ')}`);

@@ -4,7 +4,6 @@
  * from the stash, properties not stashed yet, stored values Nova cannot load.
  */
 import type { Command } from 'commander';
-import { InstanceGoneError } from '../agent/domain-sync.js';
 import type { HostFindings } from '../core/property-checks.js';
 import { PROPERTY_NAMES, type PropertyName } from '../core/properties.js';
 import type { LiveInstance, Store } from '../store/index.js';
@@ -79,8 +78,9 @@ async function instanceDrift(ctx: CliContext, store: Store, link: LibvirtLink, l
     for (const f of list) findings.push({ property: f.property, kind, stashed: f.property ? stored[f.property].value : null, domain: null, detail: f.message });
   }
   result.notChecked = host.notChecked.map((f) => f.message);
+  const { InstanceGoneError } = await import('../agent/domain-sync.js');
   try {
-    const verified = await link.call(() => domainSyncFor(ctx, store, hv).verify(instance.uuid, { live, persistentXml }));
+    const verified = await link.call(async () => (await domainSyncFor(ctx, store, hv)).verify(instance.uuid, { live, persistentXml }));
     if (!verified) return result;
     result.compared = verified.compared;
     for (const d of verified.drift) {

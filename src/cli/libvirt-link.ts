@@ -3,7 +3,7 @@
  * command is refused (the host check cannot run) or, with `--skip-host-check`, warned about once
  * and treated as absent. Also checks values against what this host's libvirt says it can run.
  */
-import { DomainSync, domainCapabilitiesOf, hostCapabilitiesOf } from '../agent/domain-sync.js';
+import type { DomainSync } from '../agent/domain-sync.js';
 import type { DomainFacts, HostProfile } from '../core/inputs.js';
 import {
   checkAgainstDomainCapabilities,
@@ -13,7 +13,8 @@ import {
   type HostFindings,
   type ValueToCheck,
 } from '../core/property-checks.js';
-import { Hypervisor, isHypervisorError, type HypervisorError } from '../hypervisor/index.js';
+import type { Hypervisor } from '../hypervisor/index.js';
+import { isHypervisorError, type HypervisorError } from '../hypervisor/errors.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -80,14 +81,15 @@ export class LibvirtLink {
   }
 }
 
-/** A DomainSync as the agent builds it, over the command's store and libvirt. */
-export function domainSyncFor(ctx: CliContext, store: Store, hypervisor: Hypervisor): DomainSync {
+/** A DomainSync as the agent builds it, over the command's store and libvirt (loaded on first use). */
+export async function domainSyncFor(ctx: CliContext, store: Store, hypervisor: Hypervisor): Promise<DomainSync> {
   const settings = ctx.settings();
+  const { DomainSync } = await import('../agent/domain-sync.js');
   return new DomainSync({
     store,
     hypervisor,
     profile: ctx.profile(),
-    logger: ctx.logger(),
+    logger: await ctx.logger(),
     instancesPath: settings.instancesPath,
     instanceNameTemplate: settings.instanceNameTemplate,
     rngDevPath: settings.libvirt.rngDevPath,
@@ -122,6 +124,7 @@ export async function capabilityFindings(
 ): Promise<HostFindings> {
   let findings = emptyFindings();
   const machineValue = values.find((v) => v.property === 'hw_machine_type')?.value ?? null;
+  const { domainCapabilitiesOf, hostCapabilitiesOf } = await import('../agent/domain-sync.js');
   if (machineValue !== null) {
     const host = await link.call((hv) => hostCapabilitiesOf(hv));
     if (host?.caps) findings = mergeFindings(findings, checkMachineOnHost(host.caps, arch, machineValue));

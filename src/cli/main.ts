@@ -18,7 +18,21 @@ import { registerDb } from './db.js';
 import { registerReconcile } from './reconcile.js';
 import { domainFactsFor } from './libvirt-link.js';
 
+/**
+ * A reader that closes early (`hwstash image-property history … | head`) ends the command
+ * quietly, as Unix tools do, instead of an unhandled EPIPE and its stack trace. Anything the
+ * command had committed stays committed; only the rest of its output is dropped.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 export function processIO(): CliIO {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 }
 

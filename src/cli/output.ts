@@ -1,7 +1,11 @@
 /** Terminal tables for people, JSON for scripts: one switch, `--format`, defaulting by TTY. */
-import Table from 'cli-table3';
+import type Table from 'cli-table3';
+import { lazyRequire } from '../lazy-require.js';
 import type { Writable } from 'node:stream';
 import { CliError } from './errors.js';
+
+/** cli-table3 and its string-width helpers load only when a table is drawn. */
+const cliTable = lazyRequire<typeof Table>('cli-table3');
 
 export type Format = 'table' | 'json';
 
@@ -37,7 +41,7 @@ export function printable(text: string): string {
 
 /** A plain table; cells are stringified, null shown as "-" unless told otherwise. */
 export function renderTable(head: string[], rows: ReadonlyArray<ReadonlyArray<unknown>>, nullText = '-'): string {
-  const table = new Table({
+  const table = new (cliTable())({
     head,
     style: { head: [], border: [] },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },

@@ -4,7 +4,6 @@
  * state, then the write in one transaction under the instance's row lock, where the state and
  * the stash are checked again so that nothing changed between the checks and the write.
  */
-import { updateRequestSpecImage } from '../store/request-spec.js';
 import { stashFromStored, unifiedDiff } from '../agent/domain-sync.js';
 import { domainIdentity, machineSatisfies, type Stash } from '../core/domain-xml/index.js';
 import { ImageMetaError, coerceImageProps } from '../core/image-meta.js';
@@ -20,7 +19,8 @@ import {
 } from '../core/property-checks.js';
 import { CoercionError, FIELD_TYPES, PROPERTY_NAMES, coerceField, type PropertyName } from '../core/properties.js';
 import { resolve } from '../core/resolve.js';
-import { InstanceNotFoundError, type InstanceRow, type LiveInstance, type PropertyWrite, type Store, type StoredProperty } from '../store/index.js';
+import type { InstanceRow, LiveInstance, PropertyWrite, Store, StoredProperty } from '../store/index.js';
+import { InstanceNotFoundError } from '../store/errors.js';
 import { imagePropertiesFromSysmeta, sysmetaDict } from '../store/sysmeta.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -297,6 +297,7 @@ async function requestSpecStep(env: ChangeEnv, uuid: string, writes: readonly Pr
     }
     return null;
   }
+  const { updateRequestSpecImage } = await import('../store/request-spec.js');
   let outcome;
   try {
     outcome = await updateRequestSpecImage(
@@ -358,7 +359,7 @@ export function proposedStash(ev: Evaluation): Stash {
 export async function domainDiff(env: ChangeEnv, ev: Evaluation): Promise<{ diff: string | null; notes: string[] }> {
   const hv = await env.link.hypervisor();
   if (!hv) return { diff: null, notes: [] };
-  const plan = await env.link.call(() => domainSyncFor(env.ctx, env.store, hv).plan(ev.instance.uuid, { stash: proposedStash(ev), live: ev }));
+  const plan = await env.link.call(async () => (await domainSyncFor(env.ctx, env.store, hv)).plan(ev.instance.uuid, { stash: proposedStash(ev), live: ev }));
   if (!plan || plan.currentXml === null) return { diff: null, notes: [] };
   const diff = plan.currentXml === plan.targetXml ? '' : unifiedDiff(ev.instance.uuid, plan.currentXml, plan.targetXml);
   return { diff, notes: plan.unsupported.map((p) => `the rewritten domain would not run here: ${p.message}`) };

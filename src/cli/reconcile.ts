@@ -3,17 +3,15 @@
  * for every live instance on the host — with a summary, a progress bar on a terminal, and a dry
  * run that writes nothing and lists what it would write.
  */
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { reconcileHost, type ReconcileOptions, type ReconcileSummary } from '../agent/reconcile.js';
 import { checkUuid } from '../hypervisor/arguments.js';
-import { isHypervisorError } from '../hypervisor/index.js';
+import { isHypervisorError } from '../hypervisor/errors.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 import { withStore } from './db.js';
 import { actor } from './property-change.js';
-import { requestSpecImageProperties } from '../store/request-spec.js';
 import { ADOPT_REASONS, RESTORE_REASONS } from '../store/repair-plan.js';
 
 /**
@@ -22,7 +20,9 @@ import { ADOPT_REASONS, RESTORE_REASONS } from '../store/repair-plan.js';
  */
 export async function requestSpecReader(ctx: CliContext): Promise<ReconcileOptions['requestSpecOf']> {
   const api = await ctx.apiDatabase();
-  return api ? (uuid) => requestSpecImageProperties(api, uuid) : undefined;
+  if (!api) return undefined;
+  const { requestSpecImageProperties } = await import('../store/request-spec.js');
+  return (uuid) => requestSpecImageProperties(api, uuid);
 }
 
 interface ReconcileCliOptions {
@@ -72,7 +72,8 @@ Examples:
       const summary = await withStore(ctx, async (store) => {
         // After the store: with nova_release = auto, the release comes from Nova's services table.
         const profile = ctx.profile();
-        const bar = ctx.io.stderr.isTTY
+        const cliProgress = ctx.io.stderr.isTTY ? (await import('cli-progress')).default : null;
+        const bar = cliProgress
           ? new cliProgress.SingleBar(
               { stream: ctx.io.stderr, format: `reconcile {bar} {value}/{total} instances | {stashed} properties ${opts.dryRun ? 'would be stashed' : 'stashed'}`, hideCursor: true },
               cliProgress.Presets.shades_classic,

@@ -2,7 +2,8 @@
  * One osinfo-db XML document → the facts the index needs from it, read the way libosinfo 1.10's
  * loader reads them. Pure: text in, data out.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+import { lazyRequire } from '../lazy-require.js';
 import { DomainXmlError } from '../core/domain-xml/errors.js';
 import { unescapeXml } from '../core/domain-xml/xml-tree.js';
 
@@ -70,9 +71,10 @@ const COMMON_OPTIONS = {
  * the few strings read are decoded after (unescapeXml), sparing a decoding pass over every text
  * of the file.
  */
-const plainParser = new XMLParser({ ...COMMON_OPTIONS, processEntities: false });
+const fxp = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
+let plainParser: XMLParser | undefined;
 /** A file with a DOCTYPE may declare entities; libxml2 substitutes them, so this parser does. */
-const doctypeParser = new XMLParser({ ...COMMON_OPTIONS, processEntities: true, htmlEntities: true });
+let doctypeParser: XMLParser | undefined;
 
 /** An `&` that starts neither a predefined entity nor a character reference. */
 const ODD_AMPERSAND = /&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)/;
@@ -123,13 +125,16 @@ export function omitLocalisedLines(text: string): string {
  * without `id`), which makes libosinfo refuse the whole db.
  */
 export function parseOsinfoXml(text: string, source: string): OsinfoDocument {
-  const valid = XMLValidator.validate(text);
+  const valid = fxp().XMLValidator.validate(text);
   if (valid !== true) {
     throw new OsinfoXmlError(`${source}: not well-formed XML at line ${valid.err.line}: ${valid.err.msg}`);
   }
   const hasDoctype = text.includes('<!DOCTYPE');
   if (!hasDoctype) checkReferences(text, source);
-  const doc = (hasDoctype ? doctypeParser : plainParser).parse(text) as XmlNode;
+  const parser = hasDoctype
+    ? (doctypeParser ??= new (fxp().XMLParser)({ ...COMMON_OPTIONS, processEntities: true, htmlEntities: true }))
+    : (plainParser ??= new (fxp().XMLParser)({ ...COMMON_OPTIONS, processEntities: false }));
+  const doc = parser.parse(text) as XmlNode;
   // Without a DOCTYPE, checkReferences has passed every reference unescapeXml meets here.
   const decode = hasDoctype ? identity : unescapeXml;
   const rootNames = Object.keys(doc);

@@ -85,3 +85,17 @@ export function* errorChain(err: unknown, depth = 5): Generator<object> {
     e = (e as { parent?: unknown }).parent ?? (e as { original?: unknown }).original;
   }
 }
+
+/** Both places hold history: merging could reorder an instance's history, so a person decides. */
+export class RelocationConflictError extends Error {
+  constructor(
+    readonly legacy: string,
+    readonly target: string,
+  ) {
+    super(
+      `both ${legacy} (left by an earlier hwstash in Nova's schema) and ${target} hold history rows; ` +
+        `nothing was moved. Keep the one you want (e.g. drop ${target} if it holds only test rows) and run \`hwstash db migrate\` again`,
+    );
+    this.name = 'RelocationConflictError';
+  }
+}

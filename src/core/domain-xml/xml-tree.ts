@@ -9,7 +9,8 @@
  * which escape. So an untouched value is written back byte for byte, and nothing reaches the
  * output unescaped.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
+import { lazyRequire } from '../../lazy-require.js';
 import { DomainXmlError } from './errors.js';
 
 /** One node in preserveOrder form: `{ tag: children, ':@': attributes }`, `{ '#text': raw }`, … */
@@ -39,7 +40,8 @@ export const PARSER_OPTIONS = {
   jPath: false,
 } as const;
 
-const parser = new XMLParser(PARSER_OPTIONS);
+const fxp = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
+let parser: XMLParser | undefined;
 
 /**
  * Parse an XML document into its top-level nodes. Refuses what is not well-formed (the parser
@@ -49,11 +51,12 @@ const parser = new XMLParser(PARSER_OPTIONS);
 export function parseXml(xml: string, what = 'XML document'): XmlNode[] {
   if (typeof xml !== 'string' || xml.trim() === '') throw new DomainXmlError(`${what} is empty`);
   if (/<!DOCTYPE/i.test(xml)) throw new DomainXmlError(`${what} has a DOCTYPE declaration; libvirt XML never has one, refusing it`);
-  const valid = XMLValidator.validate(xml);
+  const valid = fxp().XMLValidator.validate(xml);
   if (valid !== true) {
     const { msg, line, col } = valid.err;
     throw new DomainXmlError(`${what} is not well-formed XML: ${msg} (line ${line}, column ${col})`);
   }
+  parser ??= new (fxp().XMLParser)(PARSER_OPTIONS);
   return parser.parse(xml) as XmlNode[];
 }
 

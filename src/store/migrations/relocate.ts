@@ -22,19 +22,8 @@ export interface Relocation extends LegacyTable {
   action: 'moved' | 'merged';
 }
 
-/** Both places hold history: merging could reorder an instance's history, so a person decides. */
-export class RelocationConflictError extends Error {
-  constructor(
-    readonly legacy: string,
-    readonly target: string,
-  ) {
-    super(
-      `both ${legacy} (left by an earlier hwstash in Nova's schema) and ${target} hold history rows; ` +
-        `nothing was moved. Keep the one you want (e.g. drop ${target} if it holds only test rows) and run \`hwstash db migrate\` again`,
-    );
-    this.name = 'RelocationConflictError';
-  }
-}
+export { RelocationConflictError } from '../errors.js';
+import { RelocationConflictError } from '../errors.js';
 
 const q = (db: Database, id: string) => quoteIdentifier(db.dialect, id);
 
