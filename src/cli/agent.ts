@@ -27,7 +27,7 @@ Logs are JSON lines (pino) on stdout; every line about an instance carries insta
 Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
     .action(async (opts: AgentCommandOptions) => {
       // The agent's modules (bus, libvirt, metrics, logger) load here, not for every command.
-      const [{ pino }, { Agent }, { seedDemo }, { Systemd }, { OsInfoIndex, OsInfoUnavailableError }] = await Promise.all([
+      const [{ pino }, { Agent }, { seedDemo }, { Systemd }, { loadIndexCached, OsInfoUnavailableError }] = await Promise.all([
         import('pino'),
         import('../agent/agent.js'),
         import('../agent/demo.js'),
@@ -51,7 +51,9 @@ Under systemd (Type=notify) it reports readiness, watchdog pings and stopping.`)
       // agent's output is JSON lines only.
       let osinfo: OsInfoLookup | null = null;
       try {
-        osinfo = await OsInfoIndex.load(settings.hwstash.osinfoDir);
+        const cached = await loadIndexCached(settings.hwstash.osinfoDir, [settings.hwstash.stateDir]);
+        logger.info({ osinfo_dir: settings.hwstash.osinfoDir, cache: cached.outcome, file: cached.file, note: cached.note }, 'osinfo index loaded');
+        osinfo = cached.index;
       } catch (err) {
         if (!(err instanceof OsInfoUnavailableError)) throw err;
         logger.warn({ osinfo_dir: settings.hwstash.osinfoDir }, 'osinfo-db not installed: driver defaults apply where libosinfo would decide');

@@ -7,6 +7,9 @@
  */
 import type { Database } from '../store/database.js';
 import { RELEASE_NAMES, chooseRelease, findRelease, type NovaRelease, type ReleaseChoice } from '../core/releases.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
@@ -19,6 +22,11 @@ import { DatabaseUnavailableError } from '../store/errors.js';
 import { CliError } from './errors.js';
 import type { NotificationPublisher } from '../bus/publisher.js';
 import type { Out } from './output.js';
+
+/** $XDG_CACHE_HOME/hwstash, else ~/.cache/hwstash: where a user's own caches go. */
+function userCacheDir(env: NodeJS.ProcessEnv): string {
+  return path.join(env['XDG_CACHE_HOME'] || path.join(env['HOME'] || os.homedir(), '.cache'), 'hwstash');
+}
 
 export interface CliIO {
   stdout: Out;
@@ -92,10 +100,16 @@ export class CliContext {
   osinfo(): Promise<OsInfoLookup | null> {
     this.osinfoCache ??= (async () => {
       // The settings already applied OSINFO_SYSTEM_DIR over [hwstash] osinfo_dir.
-      const dir = this.settings().hwstash.osinfoDir;
-      const { OsInfoIndex, OsInfoUnavailableError } = await import('../osinfo/index.js');
+      const settings = this.settings();
+      const dir = settings.hwstash.osinfoDir;
+      const { loadIndexCached, OsInfoUnavailableError } = await import('../osinfo/index.js');
       try {
-        return await OsInfoIndex.load(dir);
+        // Built once per osinfo-db: cached in the state directory where there is one (a command
+        // never creates it: on the embedded defaults it is ./state), else the user's cache.
+        const cacheDirs = [...(fs.existsSync(settings.hwstash.stateDir) ? [settings.hwstash.stateDir] : []), userCacheDir(this.io.env)];
+        const cached = await loadIndexCached(dir, cacheDirs);
+        if (this.io.env['HWSTASH_DEBUG']) this.io.stderr.write(`hwstash: osinfo index ${cached.outcome}${cached.file ? ` (${cached.file})` : ''}${cached.note ? `: ${cached.note}` : ''}\n`);
+        return cached.index;
       } catch (err) {
         if (!(err instanceof OsInfoUnavailableError)) throw err;
         this.warn(`osinfo-db not found at ${dir}: libosinfo's device lists are unavailable, driver defaults apply (install Debian's osinfo-db)`);

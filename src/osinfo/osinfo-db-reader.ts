@@ -29,15 +29,20 @@ export async function readOsinfoDb(dir: string): Promise<OsinfoDb> {
     `osinfo-db directory ${dir} has no os/ folder: ${path.join(dir, 'os')} is not a directory`,
   );
 
-  const relativePaths: string[] = [];
-  for (const folder of ENTITY_FOLDERS) await collectXmlFiles(dir, folder, relativePaths);
-  const entities = groupEntityFiles(relativePaths);
+  const entities = groupEntityFiles(await osinfoXmlFiles(dir));
 
   // Files are read concurrently and each is parsed as soon as it arrives, so parsing overlaps
   // the reads still in flight; the documents are then applied in processing order.
   const ordered = entities.flatMap((entity) => entity.files);
   const docs = await Promise.all(ordered.map(async (relPath) => ({ doc: await readDocument(dir, relPath), relPath })));
   return buildOsinfoDb(docs);
+}
+
+/** The `os/` and `device/` XML files of a db, `/`-separated and relative to `dir`. */
+export async function osinfoXmlFiles(dir: string): Promise<string[]> {
+  const relativePaths: string[] = [];
+  for (const folder of ENTITY_FOLDERS) await collectXmlFiles(dir, folder, relativePaths);
+  return relativePaths;
 }
 
 async function readDocument(dir: string, rel: string): Promise<OsinfoDocument> {

@@ -8,6 +8,15 @@ import { novaDiskModel, novaNetworkModel } from './nova-models.js';
 import type { OsinfoDb } from './osinfo-db.js';
 import { readOsinfoDb } from './osinfo-db-reader.js';
 
+/** Key, network model, disk model. */
+type SnapshotEntry = [string, string | null, string | null];
+
+export interface OsInfoIndexSnapshot {
+  byShortId: SnapshotEntry[];
+  byId: SnapshotEntry[];
+  ambiguousShortIds: string[];
+}
+
 export class OsInfoIndex implements OsInfoLookup {
   private constructor(
     readonly dir: string,
@@ -55,6 +64,19 @@ export class OsInfoIndex implements OsInfoLookup {
       }
     }
     return new OsInfoIndex(dir, byShortId, byId, [...ambiguous].sort());
+  }
+
+  /** The index as plain data, for the on-disk cache (index-cache.ts). */
+  snapshot(): OsInfoIndexSnapshot {
+    const entries = (m: ReadonlyMap<string, OsInfoAnswer>) => [...m].map(([k, a]): [string, string | null, string | null] => [k, a.networkModel, a.diskModel]);
+    return { byShortId: entries(this.byShortId), byId: entries(this.byId), ambiguousShortIds: [...this.ambiguousShortIds] };
+  }
+
+  /** An index from a snapshot() (no I/O). */
+  static fromSnapshot(s: OsInfoIndexSnapshot, dir: string): OsInfoIndex {
+    const map = (entries: OsInfoIndexSnapshot['byId']) =>
+      new Map(entries.map(([k, networkModel, diskModel]) => [k, Object.freeze({ networkModel, diskModel })]));
+    return new OsInfoIndex(dir, map(s.byShortId), map(s.byId), s.ambiguousShortIds);
   }
 
   /** Every OS libosinfo lists, including those only named by another's relation. */

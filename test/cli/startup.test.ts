@@ -74,3 +74,21 @@ test('a reader that closes early ends the command quietly: no EPIPE, no stack tr
   expect(stdout).toMatch(/^\{.*\n/);
   expect(stdout.trim().split('\n').pop()).toBe('status 0');
 }, 60_000);
+
+test('defaults for every OS of the real osinfo-db: a run from the cached index prints exactly what a fresh build prints', async () => {
+  const { OsInfoIndex } = await import('../../src/osinfo/index.js');
+  const shortIds = (await OsInfoIndex.load('/usr/share/osinfo')).snapshot().byShortId.map(([id]) => id);
+  const lines = path.join(dir, 'every-os.jsonl');
+  fs.writeFileSync(lines, shortIds.map((id) => `${JSON.stringify({ id, image_properties: { os_distro: id } })}\n`).join(''));
+  const home = fs.mkdtempSync(path.join(dir, 'home-'));
+  const env = { ...process.env, HOME: home, XDG_CACHE_HOME: '' };
+  const defaults = () => exec(process.execPath, [path.join(REPO, 'bin/hwstash.js'), 'defaults', '--batch', lines], { cwd: home, env, maxBuffer: 64 << 20 });
+  const fresh = await defaults();
+  const cacheFiles = fs.readdirSync(path.join(home, '.cache', 'hwstash'));
+  expect(cacheFiles).toEqual([expect.stringMatching(/^osinfo-index-[0-9a-f]{16}\.json$/)]);
+  const cached = await defaults();
+  expect(cached.stdout.split('\n').length).toBeGreaterThan(shortIds.length);
+  expect(cached.stdout).toBe(fresh.stdout);
+  // The command wrote no state directory of its own into the working directory.
+  expect(fs.readdirSync(home).sort()).toEqual(['.cache']);
+}, 120_000);
