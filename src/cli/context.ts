@@ -14,7 +14,7 @@ import { OsInfoIndex, OsInfoUnavailableError } from '../osinfo/index.js';
 import { Hypervisor } from '../hypervisor/index.js';
 import { DatabaseUnavailableError, Store } from '../store/index.js';
 import { CliError } from './errors.js';
-import { ConnectionManager } from '../bus/connection.js';
+import { ConnectionManager, rabbitConnectionOptions } from '../bus/connection.js';
 import { NotificationPublisher } from '../bus/publisher.js';
 import type { Out } from './output.js';
 
@@ -154,7 +154,12 @@ export class CliContext {
   publisher(timeoutMs = 10_000): Promise<NotificationPublisher> {
     this.publisherCache ??= (async () => {
       const settings = this.settings();
-      const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: 'hwstash-cli' });
+      let connection: ConnectionManager;
+      try {
+        connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: 'hwstash-cli', ...rabbitConnectionOptions(settings.rabbit) });
+      } catch (err) {
+        throw new CliError(1, `RabbitMQ: ${(err as Error).message}`);
+      }
       this.onClose(() => connection.close(2000));
       connection.start();
       try {
