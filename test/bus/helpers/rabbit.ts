@@ -102,6 +102,18 @@ export class TestBroker {
     }
   }
 
+  async declareClassicQueue(queue: string): Promise<void> {
+    await this.ch.assertQueue(queue, { durable: true, autoDelete: false });
+  }
+
+  async declareQueue(queue: string, args: Record<string, unknown>): Promise<void> {
+    await this.ch.assertQueue(queue, { durable: true, autoDelete: false, arguments: args });
+  }
+
+  async bind(queue: string, exchange: string, key: string): Promise<void> {
+    await this.ch.bindQueue(queue, exchange, key);
+  }
+
   /** Ready (not unacknowledged) messages, or null when the queue does not exist. */
   async ready(queue: string): Promise<number | null> {
     const ch = await this.model.createChannel();
