@@ -91,7 +91,9 @@ const CHAIN_CODES = new Set([
 export function describeTlsError(err: unknown, where: string, files: TlsFiles): string | null {
   const e = err as { code?: unknown; message?: unknown; reason?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
-  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const raw = typeof e?.message === 'string' ? e.message : String(err);
+  // OpenSSL's "801C…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…file.c:350:" → its words.
+  const message = (/SSL routines:[^:]*:([^:]+)/.exec(raw)?.[1] ?? raw.split('\n')[0]!).trim();
   const against = files.caFile !== '' ? `ssl_ca_file = ${files.caFile}` : "the system's trusted CAs (ssl_ca_file is not set)";
   if (CHAIN_CODES.has(code)) {
     return `TLS to ${where} refused: the broker's certificate does not chain to ${against} (${code}: ${message})`;
@@ -103,6 +105,12 @@ export function describeTlsError(err: unknown, where: string, files: TlsFiles): 
     return `TLS to ${where} refused: the broker's certificate is not for this host name (${reason}); use the name the certificate gives in transport_url`;
   }
   if (code === 'CERT_REVOKED') return `TLS to ${where} refused: the broker's certificate is revoked (${code})`;
+  if (/alert certificate required|peer did not return a certificate/i.test(message)) {
+    return `TLS to ${where} refused by the broker: it requires a client certificate; set ssl_cert_file and ssl_key_file (${message})`;
+  }
+  if (/alert (unknown ca|bad certificate|certificate unknown|certificate expired|certificate revoked|access denied)/i.test(message)) {
+    return `TLS to ${where} refused by the broker: it does not accept the client certificate ssl_cert_file = ${files.certFile || '(none)'} (${message})`;
+  }
   if (/wrong version number|packet length too long|unknown protocol|http request/i.test(message)) {
     return `TLS to ${where} failed: the broker does not speak TLS on this port (${message}); hwstash does not fall back to plain text`;
   }
