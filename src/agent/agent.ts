@@ -267,7 +267,7 @@ export class Agent {
       this.metrics.busNode.set({ endpoint: e.endpoint, cluster_name: e.broker.clusterName, version: e.broker.version }, 1);
       this.log.info(
         { endpoint: e.endpoint, cluster_name: e.broker.clusterName, broker_version: e.broker.version, tls: e.endpoint.startsWith('amqps:') },
-        `RabbitMQ connected to ${e.endpoint}`,
+        'RabbitMQ connected',
       );
     });
     connection.on('disconnected', (e: { reason?: string }) => {
