@@ -19,6 +19,9 @@ import { loadSettings } from '../../src/config/load.js';
 import { waitFor } from '../bus/helpers/rabbit.js';
 import { figure } from './helpers/figures.js';
 import { NodeGroup, freePort, nodeName, type RabbitNode } from './helpers/rabbit-nodes.js';
+import { AgentHarness, httpGet } from '../agent/helpers/harness.js';
+import { parseExposition } from '../agent/helpers/prometheus.js';
+import { insertInstances } from '../../src/store/seed.js';
 
 let group: NodeGroup;
 let good: RabbitNode;
@@ -210,3 +213,33 @@ test('the broker requires a client certificate: without one the handshake is ref
   expect((err2 as Error).message).toBe(`[oslo_messaging_rabbit] ssl_cert_file = ${pki}/client.key: holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   expect((err2 as Error).message).not.toContain(keyText());
 }, 30_000);
+
+test('hwstash agent over TLS: consumes Nova\'s event, stashes, publishes hwstash.stash.end, and says which node in its log and /metrics', async () => {
+  const h = await AgentHarness.create({
+    transportUrl: `rabbit://guest:guest@localhost:${tlsPort}/`,
+    rabbit: clientFiles(),
+    // The test's own connection (declaring the exchange, publishing Nova's event) uses the node's plain port.
+    testBrokerUrl: `rabbit://guest:guest@127.0.0.1:${good.amqpPort}/`,
+  });
+  try {
+    const tap = await h.broker!.tap(h.names.exchange, 'versioned_notifications.*');
+    await h.startAgent();
+    const uuid = randomUUID();
+    await insertInstances(h.store, [{ uuid, host: h.host, imageProperties: {} }]);
+    h.publishInstance('instance.create.end', uuid);
+    await waitFor(async () => (await h.store.systemMetadata(uuid)).filter((r) => r.key.startsWith('image_hw_')).length === 11, 30_000, 'the stash');
+    const seen: string[] = [];
+    await waitFor(async () => {
+      for (const m of await h.broker!.drain(tap)) seen.push(m.content.toString());
+      return seen.some((b) => b.includes('hwstash.stash.end') && b.includes(uuid));
+    }, 30_000, 'hwstash.stash.end published over TLS');
+    const endpoint = `amqps://guest@localhost:${tlsPort}/`;
+    expect(h.logs.find('RabbitMQ connected').at(-1)).toMatchObject({ endpoint, tls: true });
+    const m = parseExposition((await httpGet(`${h.metricsUrl}/metrics`)).body);
+    expect(m.samples.filter((x) => x.name === 'hwstash_bus_node_info').map((x) => [x.labels['endpoint'], x.value])).toEqual([[endpoint, 1]]);
+    // The key never reaches the log.
+    expect(JSON.stringify(h.logs.lines)).not.toContain(keyText());
+  } finally {
+    await h.cleanup();
+  }
+}, 90_000);

@@ -64,8 +64,9 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
 export class TestBroker {
   private constructor(private readonly model: ChannelModel, private readonly ch: Channel) {}
 
-  static async open(): Promise<TestBroker> {
-    const model = await connect(toConnectOptions(parseTransportUrl(TRANSPORT_URL)[0]!));
+  /** The test's own connection; `url` (a rabbit:// URL) for a broker other than the machine's. */
+  static async open(url: string = TRANSPORT_URL): Promise<TestBroker> {
+    const model = await connect(toConnectOptions(parseTransportUrl(url)[0]!));
     model.on('error', () => undefined);
     const ch = await model.createChannel();
     ch.on('error', () => undefined);
