@@ -8,6 +8,7 @@
  * themselves up again on each `connected`.
  *
  * Events:
+ *   connecting    ({ endpoint })            an attempt on this broker starts (in failover order)
  *   connected     ({ endpoint, model, broker })  a connection is open; broker: what the node says of itself
  *   disconnected  ({ endpoint, reason })    the open connection was lost, or the first
  *                                           attempts are failing; retrying follows
@@ -90,6 +91,7 @@ export interface ConnectionManager {
   on(event: 'connected', listener: (e: ConnectedEvent) => void): this;
   on(event: 'disconnected', listener: (e: DisconnectedEvent) => void): this;
   on(event: 'retrying', listener: (e: RetryingEvent) => void): this;
+  on(event: 'connecting', listener: (e: { endpoint: string }) => void): this;
   on(event: 'blocked', listener: (reason: string) => void): this;
   on(event: 'unblocked' | 'closed', listener: () => void): this;
   once(event: 'connected', listener: (e: ConnectedEvent) => void): this;
@@ -239,6 +241,7 @@ export class ConnectionManager extends EventEmitter {
       const ep = this.endpoints[this.order[this.next]!]!;
       const endpoint = describeEndpoint(ep);
       this._state = 'connecting';
+      this.emit('connecting', { endpoint });
       let model: ChannelModel;
       try {
         model = await this.connectOnce(ep);
