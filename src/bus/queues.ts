@@ -18,9 +18,10 @@
  * Events that arrived during 1–2 or 4–5 are in both queues: the same message id twice, which
  * the consumer acks without running its handler again. A migration cut short (the agent
  * killed) is finished on the next start: a leftover `<queue>.migrating` is always drained into
- * the queue. Any other mismatch (a quorum queue where a classic one is asked for, a different
- * delivery limit) keeps the existing queue as it is and reports what differs and the command
- * that changes it.
+ * the queue. A quorum queue where a classic one is asked for, or other quorum limits, keep the
+ * existing (durable) queue as it is, reporting what differs and the command that changes it; any
+ * other mismatch (a queue that is not durable…) is refused with the same command: setting up
+ * fails and is retried, and /healthz says bus false.
  */
 import type { Channel, ChannelModel, ConfirmChannel, Options } from 'amqplib';
 
@@ -31,6 +32,9 @@ export interface QueueSpec {
   maxMemoryLength: number;
   maxMemoryBytes: number;
 }
+
+/** Differences that leave a durable queue safe to use as it is. */
+const KEEPABLE_ARGS = new Set(['x-queue-type', 'x-delivery-limit', 'x-max-in-memory-length', 'x-max-in-memory-bytes']);
 
 export const CLASSIC_QUEUE: QueueSpec = { quorum: false, deliveryLimit: 0, maxMemoryLength: 0, maxMemoryBytes: 0 };
 
@@ -206,15 +210,17 @@ export async function declareOwnQueue(model: ChannelModel, queue: string, spec: 
       notices.push({ level: 'info', message: `moved ${moved} messages from the classic queue ${queue} to ${migrating}; deleted the classic queue` });
       await assertOrThrow(model, queue, spec);
     } else {
-      // Keep what is there: the queue and the messages in it stay usable as they are.
       const what = diff ? `its ${diff.arg} is ${diff.current || 'unset'}, [oslo_messaging_rabbit] asks for ${diff.received || 'unset'}` : first.message;
-      notices.push({
-        level: 'warn',
-        message:
-          `queue ${queue} exists with other arguments (${what}); hwstash uses it as it is. To declare it anew, stop hwstash-agent, ` +
-          `make sure the queue is empty (rabbitmqctl list_queues --vhost ${vhostArg(vhost)} name messages), then run: ` +
-          `rabbitmqctl delete_queue --vhost ${vhostArg(vhost)} --if-empty ${queue} ; and start hwstash-agent again (events published while it is stopped and the queue is gone are lost: do it while Nova is quiet)`,
-      });
+      const fix =
+        `To declare it anew, stop hwstash-agent, make sure the queue is empty (rabbitmqctl list_queues --vhost ${vhostArg(vhost)} name messages), then run: ` +
+        `rabbitmqctl delete_queue --vhost ${vhostArg(vhost)} --if-empty ${queue} ; and start hwstash-agent again (events published while it is stopped and the queue is gone are lost: do it while Nova is quiet)`;
+      // A durable queue that differs only in its type (quorum where classic is asked) or in a
+      // quorum limit keeps every event: use it as it is. Anything else (not durable, exclusive,
+      // auto-delete…) could lose events: refuse it, and say how to fix it.
+      if (!diff || !KEEPABLE_ARGS.has(diff.arg)) {
+        throw new Error(`queue ${queue} exists with other arguments (${what}); hwstash does not consume from it. ${fix}`);
+      }
+      notices.push({ level: 'warn', message: `queue ${queue} exists with other arguments (${what}); hwstash uses it as it is. ${fix}` });
       await onThrowaway(model, (ch) => ch.checkQueue(queue));
     }
   }

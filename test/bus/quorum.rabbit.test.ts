@@ -138,3 +138,14 @@ test('a quorum queue where a classic one is asked for is kept and used; the noti
   expect(text).toContain(`rabbitmqctl delete_queue --vhost '/' --if-empty ${names.queue}`);
   expect(queueTypes().get(names.queue)).toBe('quorum');
 });
+
+test('a queue that could lose events (not durable) is refused, not used: setup fails with the command that fixes it', async () => {
+  await broker.declareQueueWith(names.queue, { durable: false });
+  const reasons: string[] = [];
+  const c = start(new Map(), [], { quorum: false, deliveryLimit: 0, maxMemoryLength: 0, maxMemoryBytes: 0 });
+  c.on('setup-failed', (e: { reason: string }) => reasons.push(e.reason));
+  await waitFor(() => reasons.length > 0, 10_000, 'the setup failure');
+  expect(reasons[0]).toContain(`queue ${names.queue} exists with other arguments (its durable is false, [oslo_messaging_rabbit] asks for true); hwstash does not consume from it.`);
+  expect(reasons[0]).toContain(`rabbitmqctl delete_queue --vhost '/' --if-empty ${names.queue}`);
+  expect(c.consuming).toBe(false);
+});

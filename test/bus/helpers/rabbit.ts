@@ -111,6 +111,10 @@ export class TestBroker {
     await this.ch.assertQueue(queue, { durable: true, autoDelete: false, arguments: args });
   }
 
+  async declareQueueWith(queue: string, options: Options.AssertQueue): Promise<void> {
+    await this.ch.assertQueue(queue, options);
+  }
+
   async bind(queue: string, exchange: string, key: string): Promise<void> {
     await this.ch.bindQueue(queue, exchange, key);
   }
