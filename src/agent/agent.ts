@@ -6,7 +6,9 @@
 import { readRememberedRelease, rememberRelease } from './release-memory.js';
 import { chooseRelease, type NovaRelease } from '../core/releases.js';
 import type { Logger } from 'pino';
-import { ConnectionManager } from '../bus/connection.js';
+import { ConnectionManager, rabbitConnectionOptions } from '../bus/connection.js';
+import type { ConnectedEvent } from '../bus/connection.js';
+import { parseTransportUrl } from '../bus/transport-url.js';
 import { NotificationConsumer, consumerSettings } from '../bus/consumer.js';
 import { NotificationPublisher } from '../bus/publisher.js';
 import { settlesWithin, sleep } from '../bus/wait.js';
@@ -284,14 +286,23 @@ export class Agent {
 
   private startBus(): void {
     const { settings } = this.opts;
-    const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: `hwstash-agent@${settings.host}` });
+    const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, {
+      connectionName: `hwstash-agent@${settings.host}`,
+      ...rabbitConnectionOptions(settings.rabbit),
+    });
     this.connection = connection;
-    connection.on('connected', (e: { endpoint?: unknown }) => {
+    connection.on('connected', (e: ConnectedEvent) => {
       this.metrics.busConnected.set(1);
-      this.log.info({ endpoint: String(e?.endpoint ?? '') }, 'RabbitMQ connected');
+      this.metrics.busNode.reset();
+      this.metrics.busNode.set({ endpoint: e.endpoint, cluster_name: e.broker.clusterName, version: e.broker.version }, 1);
+      this.log.info(
+        { endpoint: e.endpoint, cluster_name: e.broker.clusterName, broker_version: e.broker.version, tls: e.endpoint.startsWith('amqps:') },
+        'RabbitMQ connected',
+      );
     });
     connection.on('disconnected', (e: { reason?: string }) => {
       this.metrics.busConnected.set(0);
+      this.metrics.busNode.reset();
       this.log.warn({ reason: e?.reason, transport_url: redactUrl(settings.transportUrl) }, 'RabbitMQ unreachable; retrying with backoff');
     });
     this.metrics.busConnected.set(0);
@@ -322,7 +333,17 @@ export class Agent {
       batchSize: settings.hwstash.batchSize,
       requestSpecOf: this.requestSpecReader(),
     });
-    this.consumer = new NotificationConsumer({ connection, handler: handlers.handle, host: settings.host, ...consumerSettings(settings) });
+    this.consumer = new NotificationConsumer({
+      connection,
+      handler: handlers.handle,
+      host: settings.host,
+      ...consumerSettings(settings),
+      vhost: parseTransportUrl(settings.transportUrl)[0]?.vhost ?? '/',
+    });
+    this.consumer.on('queue-notice', (n: { level: 'info' | 'warn'; message: string }) => {
+      if (n.level === 'warn') this.log.warn({ queue: settings.hwstash.queue }, n.message);
+      else this.log.info({ queue: settings.hwstash.queue }, n.message);
+    });
     this.consumer.on('dead-lettered', (e: { eventType: string | null; reason: string; messageId: string | null; instanceUuid: string | null; attempts: number }) => {
       this.metrics.events.inc({ event_type: eventTypeLabel(e.eventType), outcome: 'dead_lettered' });
       this.log.error(

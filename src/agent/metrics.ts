@@ -45,6 +45,12 @@ export class AgentMetrics {
     help: '1 when the agent is connected to RabbitMQ',
     registers: [this.registry],
   });
+  readonly busNode = new Gauge({
+    name: 'hwstash_bus_node_info',
+    help: 'The RabbitMQ node the agent is connected to (value 1; endpoint of transport_url, cluster name, version as labels); absent while disconnected',
+    labelNames: ['endpoint', 'cluster_name', 'version'] as const,
+    registers: [this.registry],
+  });
   readonly novaRelease = new Gauge({
     name: 'hwstash_nova_release_info',
     help: 'The Nova release whose rules the agent follows (value 1, release as a label)',

@@ -11,6 +11,11 @@ export interface BackoffPolicy {
   maxMs: number;
   /** Growth per attempt. */
   factor: number;
+  /**
+   * When set, the delay grows linearly instead (kombu's interval_start + n·interval_step, as
+   * oslo.messaging's rabbit_retry_interval and rabbit_retry_backoff): initialMs + (attempt−1)·stepMs.
+   */
+  stepMs?: number;
   /** 0..1: the delay is drawn from [d·(1−jitter), d]. */
   jitter: number;
 }
@@ -24,6 +29,7 @@ export function validateBackoff(p: BackoffPolicy, name: string): BackoffPolicy {
   if (!(p.maxMs >= p.initialMs) || !Number.isFinite(p.maxMs)) throw bad('maxMs', `a finite number ≥ initialMs (${p.initialMs})`, p.maxMs);
   if (!(p.factor >= 1) || !Number.isFinite(p.factor)) throw bad('factor', 'a finite number ≥ 1', p.factor);
   if (!(p.jitter >= 0 && p.jitter <= 1)) throw bad('jitter', 'between 0 and 1', p.jitter);
+  if (p.stepMs !== undefined && (!(p.stepMs >= 0) || !Number.isFinite(p.stepMs))) throw bad('stepMs', 'a finite number ≥ 0', p.stepMs);
   return p;
 }
 
@@ -33,6 +39,7 @@ export function validateBackoff(p: BackoffPolicy, name: string): BackoffPolicy {
  */
 export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
   const exponent = Math.max(0, attempt - 1);
-  const capped = Math.min(policy.maxMs, policy.initialMs * policy.factor ** exponent);
+  const raw = policy.stepMs !== undefined ? policy.initialMs + policy.stepMs * exponent : policy.initialMs * policy.factor ** exponent;
+  const capped = Math.min(policy.maxMs, raw);
   return Math.round(capped * (1 - policy.jitter * random()));
 }

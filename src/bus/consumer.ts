@@ -20,6 +20,7 @@
  *   dead-letter-failed ({ messageId, reason })             left for redelivery
  *   abandoned      ({ messageId, eventType, why })         left unacked: the broker redelivers
  *   cancelled      ()                                     the broker cancelled the consumer
+ *   queue-notice   ({ level, message })                   an existing queue differed (migrated or kept)
  */
 import { EventEmitter } from 'node:events';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
@@ -34,6 +35,8 @@ import { KeyedSerial } from './keyed-serial.js';
 import { RecentIds } from './recent-ids.js';
 import { settlesWithin, sleep } from './wait.js';
 import { DEFAULT_ROUTING_KEY, ensureExchange, validateExchangeName, validateQueueName, validateRoutingKey } from './topology.js';
+import { CLASSIC_QUEUE, declareOwnQueue } from './queues.js';
+import type { QueueSpec } from './queues.js';
 
 export type HandlerOutcome = 'done' | 'skipped';
 
@@ -65,6 +68,10 @@ export interface ConsumerOptions {
   deadLetterQueue?: string;
   /** Default `['versioned_notifications.info']`. */
   routingKeys?: readonly string[];
+  /** Classic or quorum ([oslo_messaging_rabbit] rabbit_quorum_*), for both queues. Default classic. */
+  queueSpec?: QueueSpec;
+  /** The virtual host, for the commands in notices. Default '/'. */
+  vhost?: string;
   /** Unacknowledged messages in flight. Default 10. */
   prefetch?: number;
   maxBodyBytes?: number;
@@ -125,6 +132,12 @@ export function consumerSettings(s: Settings) {
     deadLetterQueue: s.hwstash.deadLetterQueue,
     routingKeys: [s.hwstash.routingKey],
     prefetch: s.hwstash.prefetch,
+    queueSpec: {
+      quorum: s.rabbit.quorumQueue,
+      deliveryLimit: s.rabbit.quorumDeliveryLimit,
+      maxMemoryLength: s.rabbit.quorumMaxMemoryLength,
+      maxMemoryBytes: s.rabbit.quorumMaxMemoryBytes,
+    },
   } satisfies Partial<ConsumerOptions>;
 }
 
@@ -273,13 +286,17 @@ export class NotificationConsumer extends EventEmitter {
     let ch: ConfirmChannel | null = null;
     try {
       await ensureExchange(model, { name: this.exchange, durable: this.opts.exchangeDurable ?? false });
+      const spec = this.opts.queueSpec ?? CLASSIC_QUEUE;
+      const vhost = this.opts.vhost ?? '/';
+      const notices = [
+        ...(await declareOwnQueue(model, this.queue, spec, { exchange: this.exchange, routingKeys: this.routingKeys }, vhost)),
+        ...(await declareOwnQueue(model, this.deadLetterQueue, spec, null, vhost)),
+      ];
+      for (const n of notices) this.emit('queue-notice', n);
       ch = await model.createConfirmChannel();
       const session: Session = { model, ch, consumerTag: null, closed: false, abort: new AbortController() };
       ch.on('error', () => undefined); // the reason arrives with 'close' handling; an unheard 'error' would crash
       ch.on('close', () => this.onChannelClosed(session));
-      await ch.assertQueue(this.queue, { durable: true, autoDelete: false, exclusive: false });
-      await ch.assertQueue(this.deadLetterQueue, { durable: true, autoDelete: false, exclusive: false });
-      for (const key of this.routingKeys) await ch.bindQueue(this.queue, this.exchange, key);
       await ch.prefetch(this.prefetch);
       if (this.stopCtl.signal.aborted) {
         await ch.close().catch(() => undefined);

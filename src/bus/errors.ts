@@ -22,6 +22,11 @@ export class TransportUrlError extends Error {
   override readonly name = 'TransportUrlError';
 }
 
+/** The [oslo_messaging_rabbit] TLS files cannot be used; names the option and the file, never their content. */
+export class BusConfigError extends Error {
+  override readonly name = 'BusConfigError';
+}
+
 /** The bus is not connected (or has been closed); raised at once rather than queueing. */
 export class BusUnavailableError extends Error {
   override readonly name = 'BusUnavailableError';

@@ -170,12 +170,19 @@ export function describeEndpoint(ep: BrokerEndpoint): string {
 export interface ConnectTuning {
   /** Seconds; 0 disables heartbeats. */
   heartbeat?: number;
+  /** [oslo_messaging_rabbit] ssl: TLS even where the URL has no ?ssl=1. */
+  forceTls?: boolean;
+}
+
+/** Whether this endpoint is reached over TLS (the URL's ?ssl=1 or [oslo_messaging_rabbit] ssl). */
+export function usesTls(ep: BrokerEndpoint, forceTls = false): boolean {
+  return ep.tls || forceTls;
 }
 
 /** amqplib's connect options for one endpoint. */
 export function toConnectOptions(ep: BrokerEndpoint, tuning: ConnectTuning = {}): Options.Connect {
   return {
-    protocol: ep.tls ? 'amqps' : 'amqp',
+    protocol: usesTls(ep, tuning.forceTls) ? 'amqps' : 'amqp',
     hostname: ep.hostname,
     port: ep.port,
     username: ep.username,

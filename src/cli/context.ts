@@ -20,6 +20,7 @@ import type { Hypervisor } from '../hypervisor/index.js';
 import type { Store } from '../store/index.js';
 import { DatabaseUnavailableError } from '../store/errors.js';
 import { CliError } from './errors.js';
+import type { ConnectionManager } from '../bus/connection.js';
 import type { NotificationPublisher } from '../bus/publisher.js';
 import type { Out } from './output.js';
 
@@ -173,8 +174,16 @@ export class CliContext {
   publisher(timeoutMs = 10_000): Promise<NotificationPublisher> {
     this.publisherCache ??= (async () => {
       const settings = this.settings();
-      const [{ ConnectionManager }, { NotificationPublisher }] = await Promise.all([import('../bus/connection.js'), import('../bus/publisher.js')]);
-      const connection = ConnectionManager.fromTransportUrl(settings.transportUrl, { connectionName: 'hwstash-cli' });
+      const [{ ConnectionManager: Connection, rabbitConnectionOptions }, { NotificationPublisher }] = await Promise.all([
+        import('../bus/connection.js'),
+        import('../bus/publisher.js'),
+      ]);
+      let connection: ConnectionManager;
+      try {
+        connection = Connection.fromTransportUrl(settings.transportUrl, { connectionName: 'hwstash-cli', ...rabbitConnectionOptions(settings.rabbit) });
+      } catch (err) {
+        throw new CliError(1, `RabbitMQ: ${(err as Error).message}`);
+      }
       this.onClose(() => connection.close(2000));
       connection.start();
       try {

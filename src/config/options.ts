@@ -11,6 +11,10 @@ import { RELEASE_NAMES } from '../core/releases.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const satisfies readonly LogLevel[];
 export const NOTIFICATION_FORMATS = ['unversioned', 'versioned', 'both'] as const;
+/** oslo.messaging's ssl_version values that Node.js's OpenSSL still speaks (TLSv1, TLSv1_1 are gone). */
+export const SSL_VERSIONS = ['TLSv1_2', 'TLSv1_3', 'SSLv23'] as const;
+/** oslo.messaging's kombu_failover_strategy choices. */
+export const FAILOVER_STRATEGIES = ['round-robin', 'shuffle'] as const;
 
 /** oslo.config's Boolean type: these words, any case. */
 export const TRUE_WORDS = ['true', '1', 'on', 'yes'] as const;
@@ -23,7 +27,7 @@ export type OptionType =
   /** oslo.config Integer: an empty value means "unset", i.e. the default. */
   | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
   /** One of `choices`, case-sensitive; with `emptyIsNull` an empty value means null. */
-  | { readonly kind: 'choice'; readonly choices: readonly string[]; readonly emptyIsNull?: boolean }
+  | { readonly kind: 'choice'; readonly choices: readonly string[]; readonly emptyIsNull?: boolean; readonly ignoreCase?: boolean }
   /** oslo.config ListOpt: comma-separated, items trimmed, trailing commas dropped. */
   | { readonly kind: 'list' }
   /** oslo.config MultiStrOpt: every assignment in every file, in order; no comma splitting. */
@@ -93,8 +97,22 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('spice', 'agent_enabled', BOOL, true, 'SPICE guest agent; with SPICE on and VNC off there is no tablet.'),
   opt('vnc', 'enabled', BOOL, true, 'VNC consoles; with neither VNC nor SPICE a guest has no video device.'),
   opt('oslo_messaging_rabbit', 'amqp_durable_queues', BOOL, false, 'Whether Nova declares its exchanges durable; hwstash must declare them the same way.'),
+  opt('oslo_messaging_rabbit', 'ssl', BOOL, false, 'Connect to RabbitMQ over TLS (as ?ssl=1 in the transport_url). hwstash always verifies the broker\'s certificate and host name, and never falls back to plain text.'),
+  opt('oslo_messaging_rabbit', 'ssl_version', { kind: 'choice', choices: SSL_VERSIONS, emptyIsNull: true, ignoreCase: true }, '', "TLS version to use (only with TLS): TLSv1_2 or TLSv1_3 pin that version; SSLv23 or empty negotiate the highest both sides speak (at least TLS 1.2). TLSv1 and TLSv1_1 are refused: Node.js's OpenSSL no longer speaks them."),
+  opt('oslo_messaging_rabbit', 'ssl_key_file', STRING, '', 'Private key of the client certificate (PEM), for brokers that require one. Its content is never logged.'),
+  opt('oslo_messaging_rabbit', 'ssl_cert_file', STRING, '', 'Client certificate (PEM), with ssl_key_file.'),
+  opt('oslo_messaging_rabbit', 'ssl_ca_file', STRING, '', "CA certificates (PEM) the broker's certificate must chain to; empty means the system's trusted CAs."),
+  opt('oslo_messaging_rabbit', 'heartbeat_timeout_threshold', { kind: 'int', min: 0 }, 60, 'Seconds after which a silent broker connection counts as dead (AMQP heartbeats at half this interval); 0 disables heartbeats.'),
+  opt('oslo_messaging_rabbit', 'kombu_failover_strategy', { kind: 'choice', choices: FAILOVER_STRATEGIES }, 'round-robin', 'How the next broker of a multi-host transport_url is chosen when the current one fails: round-robin (in order) or shuffle (random order).'),
+  opt('oslo_messaging_rabbit', 'rabbit_retry_interval', { kind: 'int', min: 1 }, 1, 'Seconds to wait before retrying after every broker of transport_url has failed once.'),
+  opt('oslo_messaging_rabbit', 'rabbit_retry_backoff', { kind: 'int', min: 0 }, 2, 'Seconds added to that wait after each further failed round.'),
+  opt('oslo_messaging_rabbit', 'rabbit_interval_max', { kind: 'int', min: 1 }, 30, 'The longest wait between reconnection rounds, in seconds.'),
+  opt('oslo_messaging_rabbit', 'rabbit_quorum_queue', BOOL, false, "Declare hwstash's queue and its dead-letter queue as quorum queues (replicated on the cluster's nodes; survive the loss of a minority). An existing classic queue of the same name is migrated to a quorum queue on start, without losing a message."),
+  opt('oslo_messaging_rabbit', 'rabbit_quorum_delivery_limit', { kind: 'int', min: 0 }, 0, 'With quorum queues: deliveries of a message after which the broker drops it (x-delivery-limit); 0 means no limit.'),
+  opt('oslo_messaging_rabbit', 'rabbit_quorum_max_memory_length', { kind: 'int', min: 0 }, 0, 'With quorum queues: messages kept in memory (x-max-in-memory-length); 0 means no limit.'),
+  opt('oslo_messaging_rabbit', 'rabbit_quorum_max_memory_bytes', { kind: 'int', min: 0 }, 0, 'With quorum queues: bytes of messages kept in memory (x-max-in-memory-bytes); 0 means no limit.'),
   opt('oslo_messaging_notifications', 'driver', { kind: 'multi' }, [], 'Notification drivers; Nova sends versioned notifications on the bus only with messagingv2.'),
-  opt('oslo_messaging_notifications', 'transport_url', STRING, '', 'A separate message bus for notifications; empty means [DEFAULT] transport_url.', {
+  opt('oslo_messaging_notifications', 'transport_url', STRING, '', 'A separate message bus for notifications; empty means [DEFAULT] transport_url. The [oslo_messaging_rabbit] options (TLS, quorum queues, heartbeats, failover, retries) apply to it as they do to Nova.', {
     secret: true,
   }),
   opt('notifications', 'notification_format', { kind: 'choice', choices: NOTIFICATION_FORMATS }, 'unversioned', 'Nova sends versioned notifications only with versioned or both.'),
@@ -147,7 +165,7 @@ export function allowedText(spec: OptionSpec): string {
       return 'an integer';
     }
     case 'choice':
-      return t.choices.join(', ') + (t.emptyIsNull ? ', or empty for none' : '');
+      return t.choices.join(', ') + (t.ignoreCase ? ' (any case)' : '') + (t.emptyIsNull ? ', or empty for none' : '');
     case 'list':
     case 'multi':
       return 'any text';
@@ -216,10 +234,11 @@ export function convertOptionValue(spec: OptionSpec, raw: string): OptionValue |
       if (t.max !== undefined && n > t.max) refuse();
       return n;
     }
-    case 'choice':
+    case 'choice': {
       if (raw === '' && t.emptyIsNull) return null;
-      if (!t.choices.includes(raw)) refuse();
-      return raw;
+      const found = t.ignoreCase ? t.choices.find((c) => c.toLowerCase() === raw.toLowerCase()) : t.choices.find((c) => c === raw);
+      return found ?? refuse();
+    }
     case 'list': {
       const s = raw.trim().replace(/,+$/, '');
       return s === '' ? [] : s.split(',').map((item) => item.trim());

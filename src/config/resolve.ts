@@ -12,7 +12,7 @@ import { InterpolationError, interpolate } from './interpolate.js';
 import { OPTIONS, OptionValueError, allowedText, convertOptionValue, findOption, type OptionSpec, type OptionValue } from './options.js';
 import { DatabaseUrlError, parseDatabaseUrl } from './database-url.js';
 import { passwordsInUrl, redactSecretValue, redactText } from './redact.js';
-import type { LogLevel, Settings } from './settings.js';
+import type { LogLevel, RabbitSettings, Settings } from './settings.js';
 import type { PointerModelOption, VirtType } from '../core/inputs.js';
 import { resolveOsinfoDir } from '../osinfo/resolve-dir.js';
 
@@ -228,6 +228,22 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
     spice: { enabled: bool('spice', 'enabled'), agentEnabled: bool('spice', 'agent_enabled') },
     vnc: { enabled: bool('vnc', 'enabled') },
     amqpDurableQueues: bool('oslo_messaging_rabbit', 'amqp_durable_queues'),
+    rabbit: {
+      ssl: bool('oslo_messaging_rabbit', 'ssl'),
+      sslVersion: str('oslo_messaging_rabbit', 'ssl_version'),
+      sslCaFile: str('oslo_messaging_rabbit', 'ssl_ca_file'),
+      sslCertFile: str('oslo_messaging_rabbit', 'ssl_cert_file'),
+      sslKeyFile: str('oslo_messaging_rabbit', 'ssl_key_file'),
+      heartbeatTimeoutThreshold: num('oslo_messaging_rabbit', 'heartbeat_timeout_threshold'),
+      failoverStrategy: str('oslo_messaging_rabbit', 'kombu_failover_strategy') as RabbitSettings['failoverStrategy'],
+      retryInterval: num('oslo_messaging_rabbit', 'rabbit_retry_interval'),
+      retryBackoff: num('oslo_messaging_rabbit', 'rabbit_retry_backoff'),
+      intervalMax: num('oslo_messaging_rabbit', 'rabbit_interval_max'),
+      quorumQueue: bool('oslo_messaging_rabbit', 'rabbit_quorum_queue'),
+      quorumDeliveryLimit: num('oslo_messaging_rabbit', 'rabbit_quorum_delivery_limit'),
+      quorumMaxMemoryLength: num('oslo_messaging_rabbit', 'rabbit_quorum_max_memory_length'),
+      quorumMaxMemoryBytes: num('oslo_messaging_rabbit', 'rabbit_quorum_max_memory_bytes'),
+    },
     notificationFormat,
     notificationDrivers,
     hwstash: {

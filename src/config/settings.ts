@@ -50,6 +50,8 @@ export interface Settings {
 
   /** [oslo_messaging_rabbit] amqp_durable_queues: the flag Nova declares its exchange with. */
   amqpDurableQueues: boolean;
+  /** The rest of [oslo_messaging_rabbit] that hwstash honours, with oslo.messaging's meanings. */
+  rabbit: RabbitSettings;
   /** [notifications] notification_format (versioned, unversioned, both). */
   notificationFormat: string;
   /** [oslo_messaging_notifications] driver (list). */
@@ -84,4 +86,28 @@ export interface Settings {
     /** Publish hwstash's own notifications on the exchange. */
     publishNotifications: boolean;
   };
+}
+
+/** [oslo_messaging_rabbit], as oslo.messaging's rabbit driver reads it. */
+export interface RabbitSettings {
+  /** ssl: TLS for every host of transport_url (?ssl=1 in the URL does the same). */
+  ssl: boolean;
+  /** ssl_version: TLSv1_2, TLSv1_3, SSLv23, or '' (negotiate). */
+  sslVersion: string;
+  sslCaFile: string;
+  sslCertFile: string;
+  sslKeyFile: string;
+  /** heartbeat_timeout_threshold in seconds; 0 disables heartbeats. */
+  heartbeatTimeoutThreshold: number;
+  /** kombu_failover_strategy */
+  failoverStrategy: 'round-robin' | 'shuffle';
+  /** rabbit_retry_interval, rabbit_retry_backoff, rabbit_interval_max (seconds). */
+  retryInterval: number;
+  retryBackoff: number;
+  intervalMax: number;
+  /** rabbit_quorum_queue and its limits (0 = none). */
+  quorumQueue: boolean;
+  quorumDeliveryLimit: number;
+  quorumMaxMemoryLength: number;
+  quorumMaxMemoryBytes: number;
 }

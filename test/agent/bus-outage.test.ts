@@ -70,7 +70,12 @@ test('after a reconnect the agent reconciles the host: what was sent while it wa
   await insertInstances(h.store, [{ uuid, host: h.host }]);
   proxy.restore();
   await waitFor(async () => (await count("SELECT COUNT(*) AS n FROM instance_system_metadata WHERE instance_uuid = ? AND `key` LIKE 'image\\_hw\\_%'", [uuid])) === 11, 30_000, 'the stash');
-  const after = parseExposition((await httpGet(`${h.metricsUrl}/metrics`)).body);
+  // The rows commit before the reconcile's duration is observed: wait for the figure.
+  let after = parseExposition((await httpGet(`${h.metricsUrl}/metrics`)).body);
+  await waitFor(async () => {
+    after = parseExposition((await httpGet(`${h.metricsUrl}/metrics`)).body);
+    return valueOf(after, 'hwstash_reconcile_duration_seconds_count') > valueOf(before, 'hwstash_reconcile_duration_seconds_count');
+  }, 10_000, 'the reconcile to be counted');
   expect(valueOf(after, 'hwstash_reconcile_duration_seconds_count') - valueOf(before, 'hwstash_reconcile_duration_seconds_count')).toBe(1);
   expect(valueOf(after, 'hwstash_bus_connected')).toBe(1);
 }, 60_000);

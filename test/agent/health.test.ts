@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { connect } from 'amqplib';
 import mysql from 'mysql2/promise';
-import { parseTransportUrl, toConnectOptions } from '../../src/bus/transport-url.js';
+import { describeEndpoint, parseTransportUrl, toConnectOptions } from '../../src/bus/transport-url.js';
 import { insertInstances } from '../../src/store/seed.js';
 import { TRANSPORT_URL } from '../bus/helpers/rabbit.js';
 import { AgentHarness, httpGet, instanceLockWaiters, queueCounts, sleep, waitFor } from './helpers/harness.js';
@@ -121,12 +121,21 @@ test('/metrics speaks the Prometheus text format with the agent\'s families, and
       ['hwstash_resolve_errors_total', 'counter'],
       ['hwstash_reconcile_duration_seconds', 'histogram'],
       ['hwstash_bus_connected', 'gauge'],
+      ['hwstash_bus_node_info', 'gauge'],
       ['hwstash_database_connected', 'gauge'],
       ['hwstash_drift_total', 'counter'],
       ['hwstash_domains_redefined_total', 'counter'],
     ];
     for (const [name, type] of families) expect([name, m0.types.get(name)]).toEqual([name, type]);
     expect(valueOf(m0, 'hwstash_bus_connected')).toBe(1);
+    // Which RabbitMQ node: the endpoint of transport_url it is connected to (no password), in
+    // /metrics and in the log.
+    const node = m0.samples.filter((s) => s.name === 'hwstash_bus_node_info');
+    const endpoint = describeEndpoint(parseTransportUrl(TRANSPORT_URL)[0]!);
+    expect(node.map((s) => [s.labels['endpoint'], s.value])).toEqual([[endpoint, 1]]);
+    expect(node[0]!.labels['version']).toMatch(/^\d+\.\d+/);
+    const connected = h.logs.find('RabbitMQ connected');
+    expect(connected[connected.length - 1]).toMatchObject({ endpoint, tls: false });
     expect(valueOf(m0, 'hwstash_reconcile_duration_seconds_count')).toBe(1);
     // The start-up reconcile stashed the seeded instance's 10 missing properties: the image gave
     // the video model, so none of them has the source `image`.

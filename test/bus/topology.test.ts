@@ -22,6 +22,7 @@ test('consumer settings come from nova.conf and [hwstash], as the configuration 
   const s = {
     host: 'compute-7',
     amqpDurableQueues: true,
+    rabbit: { quorumQueue: true, quorumDeliveryLimit: 0, quorumMaxMemoryLength: 1000, quorumMaxMemoryBytes: 0 },
     hwstash: {
       exchange: 'nova',
       routingKey: 'versioned_notifications.info',
@@ -37,6 +38,7 @@ test('consumer settings come from nova.conf and [hwstash], as the configuration 
     deadLetterQueue: 'hwstash.compute-7.dead',
     routingKeys: ['versioned_notifications.info'],
     prefetch: 4,
+    queueSpec: { quorum: true, deliveryLimit: 0, maxMemoryLength: 1000, maxMemoryBytes: 0 },
   });
 });
 
@@ -44,6 +46,7 @@ test('[hwstash] routing_key is one key, the one hwstash publishes to: a comma is
   const s = {
     host: 'compute-7',
     amqpDurableQueues: false,
+    rabbit: { quorumQueue: false, quorumDeliveryLimit: 0, quorumMaxMemoryLength: 0, quorumMaxMemoryBytes: 0 },
     hwstash: { exchange: 'nova', routingKey: 'a.info,b.info', queue: 'hwstash.compute-7', deadLetterQueue: 'hwstash.compute-7.dead', prefetch: 4 },
   } as unknown as Settings;
   // Bound as written, a key with a comma would route nothing emit sends to a queue; refused instead.

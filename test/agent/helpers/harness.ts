@@ -63,6 +63,8 @@ export interface ConfOptions {
   /** Default: libvirt's in-process test driver. */
   libvirtUri?: string;
   hwstash?: Record<string, string | number | boolean>;
+  /** [oslo_messaging_rabbit] options. */
+  rabbit?: Record<string, string | number | boolean>;
 }
 
 /** An operator's config file (mode 0600: it holds the broker's password). */
@@ -91,6 +93,7 @@ export function writeConf(dir: string, o: ConfOptions): string {
     'notification_format = versioned',
     '[oslo_messaging_notifications]',
     'driver = messagingv2',
+    ...(o.rabbit ? ['[oslo_messaging_rabbit]', ...Object.entries(o.rabbit).map(([k, v]) => `${k} = ${v}`)] : []),
     '[hwstash]',
     ...Object.entries(hw).map(([k, v]) => `${k} = ${v}`),
     '',
@@ -109,6 +112,10 @@ export interface HarnessOptions {
   hwstash?: Record<string, string | number | boolean>;
   /** Skip declaring the exchange (tests where the broker is unreachable). */
   noBroker?: boolean;
+  /** [oslo_messaging_rabbit] options of the agent's config. */
+  rabbit?: Record<string, string | number | boolean>;
+  /** The test's own connection (declaring the exchange, publishing): default the machine's broker. */
+  testBrokerUrl?: string;
 }
 
 export class AgentHarness {
@@ -133,7 +140,7 @@ export class AgentHarness {
     const store = await Store.open(db.url);
     await store.initNovaSchema();
     await store.migrate();
-    const broker = opts.noBroker ? null : await TestBroker.open();
+    const broker = opts.noBroker ? null : await TestBroker.open(opts.testBrokerUrl);
     await broker?.declareNovaExchange(names.exchange);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-agent-test-'));
     const confFile = writeConf(dir, {
@@ -143,6 +150,7 @@ export class AgentHarness {
       transportUrl: opts.transportUrl,
       libvirtUri: opts.libvirtUri,
       hwstash: opts.hwstash,
+      rabbit: opts.rabbit,
     });
     return new AgentHarness(host, names, db, store, broker, dir, confFile);
   }

@@ -64,8 +64,9 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
 export class TestBroker {
   private constructor(private readonly model: ChannelModel, private readonly ch: Channel) {}
 
-  static async open(): Promise<TestBroker> {
-    const model = await connect(toConnectOptions(parseTransportUrl(TRANSPORT_URL)[0]!));
+  /** The test's own connection; `url` (a rabbit:// URL) for a broker other than the machine's. */
+  static async open(url: string = TRANSPORT_URL): Promise<TestBroker> {
+    const model = await connect(toConnectOptions(parseTransportUrl(url)[0]!));
     model.on('error', () => undefined);
     const ch = await model.createChannel();
     ch.on('error', () => undefined);
@@ -100,6 +101,22 @@ export class TestBroker {
     } catch {
       return false;
     }
+  }
+
+  async declareClassicQueue(queue: string): Promise<void> {
+    await this.ch.assertQueue(queue, { durable: true, autoDelete: false });
+  }
+
+  async declareQueue(queue: string, args: Record<string, unknown>): Promise<void> {
+    await this.ch.assertQueue(queue, { durable: true, autoDelete: false, arguments: args });
+  }
+
+  async declareQueueWith(queue: string, options: Options.AssertQueue): Promise<void> {
+    await this.ch.assertQueue(queue, options);
+  }
+
+  async bind(queue: string, exchange: string, key: string): Promise<void> {
+    await this.ch.bindQueue(queue, exchange, key);
   }
 
   /** Ready (not unacknowledged) messages, or null when the queue does not exist. */
