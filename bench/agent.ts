@@ -47,8 +47,8 @@ export interface AgentBenchOptions {
   prefetch?: number;
 }
 
-const TRANSPORT_URL = process.env['HWSTASH_BENCH_TRANSPORT_URL'] ?? 'rabbit://guest:guest@127.0.0.1:5672/';
-const MYSQL_URL = process.env['HWSTASH_BENCH_MYSQL_URL'] ?? 'mysql+pymysql://root@127.0.0.1:3306/?charset=utf8';
+export const TRANSPORT_URL = process.env['HWSTASH_BENCH_TRANSPORT_URL'] ?? 'rabbit://guest:guest@127.0.0.1:5672/';
+export const MYSQL_URL = process.env['HWSTASH_BENCH_MYSQL_URL'] ?? 'mysql+pymysql://root@127.0.0.1:3306/?charset=utf8';
 const ROUTING_KEY = 'versioned_notifications.info';
 
 /** A few images in a cloud's proportions: osinfo lookups, image buses, nothing at all. */
@@ -62,7 +62,7 @@ const IMAGES: ReadonlyArray<Record<string, string>> = [
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-function createEvent(uuid: string, host: string): Buffer {
+export function createEvent(uuid: string, host: string): Buffer {
   return encodeNotification({
     eventType: 'instance.create.end',
     publisherId: `nova-compute:${host}`,
@@ -74,7 +74,7 @@ function createEvent(uuid: string, host: string): Buffer {
  * The server URL with `name` as its database, credentials and query kept. The host starts after
  * the credentials, whose password may hold an unencoded '/' or '?'.
  */
-function databaseUrl(serverUrl: string, name: string): string {
+export function databaseUrl(serverUrl: string, name: string): string {
   const hostStart = Math.max(serverUrl.indexOf('://') + 3, serverUrl.lastIndexOf('@') + 1);
   const rest = serverUrl.slice(hostStart);
   const hostEnd = rest.search(/[/?]/);
@@ -82,14 +82,14 @@ function databaseUrl(serverUrl: string, name: string): string {
   return `${serverUrl.slice(0, hostStart)}${hostEnd < 0 ? rest : rest.slice(0, hostEnd)}/${name}${q < 0 ? '' : rest.slice(q)}`;
 }
 
-async function amqp(): Promise<ChannelModel> {
+export async function amqp(): Promise<ChannelModel> {
   const model = await connect(toConnectOptions(parseTransportUrl(TRANSPORT_URL)[0]!));
   model.on('error', () => undefined);
   return model;
 }
 
 /** Publishes with confirms, many in flight at once; resolves when all are confirmed. */
-async function publishAll(ch: ConfirmChannel, exchange: string, bodies: readonly Buffer[], onPublish?: (i: number) => void): Promise<void> {
+export async function publishAll(ch: ConfirmChannel, exchange: string, bodies: readonly Buffer[], onPublish?: (i: number) => void): Promise<void> {
   const pending: Array<Promise<void>> = [];
   for (let i = 0; i < bodies.length; i++) {
     onPublish?.(i);
@@ -210,7 +210,7 @@ async function waitQueueBound(model: ChannelModel, queue: string): Promise<void>
   throw new Error(`the agent never consumed from ${queue}`);
 }
 
-async function waitQueueEmpty(model: ChannelModel, queue: string): Promise<void> {
+export async function waitQueueEmpty(model: ChannelModel, queue: string): Promise<void> {
   const ch = await model.createChannel();
   try {
     for (let i = 0; i < 6000; i++) {
