@@ -17,8 +17,8 @@ const exec = promisify(execFile);
 /**
  * The configuration a packaged agent gets in these tests: this machine's RabbitMQ and the test's
  * MariaDB. libvirt: `libvirtUri`, by default libvirt's in-process test driver (no daemon; virsh
- * still runs for it); deb.test.ts passes qemu:///system, the libvirtd of the container's own
- * (Container.installLibvirtd), reached through its socket as a compute host's agent does.
+ * still runs for it); deb.test.ts passes qemu:///system, the container's own Debian libvirtd
+ * (Container.useDebianLibvirtd), reached through its socket as a compute host's agent does.
  */
 export function agentConfig(host: string, databaseUrl: string, libvirtUri = 'test:///default'): string {
   return [
@@ -48,12 +48,6 @@ export interface Ran {
 /** The clean tree, built once per machine (about a minute the first time). */
 export async function cleanTree(): Promise<string> {
   const { stdout } = await exec(path.join(REPO, 'scripts/debian-tree.sh'), [], { timeout: 600_000, maxBuffer: 1 << 24 });
-  return stdout.trim().split('\n').pop()!;
-}
-
-/** Debian's libvirtd and QEMU as .deb files, downloaded once per machine (scripts/libvirtd-debs.sh). */
-export async function libvirtdDebs(): Promise<string> {
-  const { stdout } = await exec(path.join(REPO, 'scripts/libvirtd-debs.sh'), [], { timeout: 600_000, maxBuffer: 1 << 24 });
   return stdout.trim().split('\n').pop()!;
 }
 
@@ -162,47 +156,23 @@ export class Container {
   }
 
   /**
-   * A libvirtd of the container's own, started by its systemd at boot (`libvirtd.service`, which
-   * hwstash's unit is ordered after), with Debian's QEMU (TCG: there is no /dev/kvm), from the
-   * .deb files `debs` (libvirtdDebs()). Never this machine's /run/libvirt: bound into a booted
-   * container it broke this machine's libvirtd and virtlogd sockets. Only the daemon and its QEMU
-   * driver (not libvirt-daemon-system, whose default network and firewall rules would land in this
-   * machine's network namespace, which the container shares); the network, nwfilter, interface and
-   * nodedev drivers are removed for the same reason. Clients in group libvirt get the read-write
-   * socket without polkit (unix_sock_group, as Debian's nova-compute-libvirt puts nova in that
-   * group); `members` are added to it. Call after the package is installed (it creates nova).
+   * The container's own libvirtd, as Debian sets it up on a compute host: the package recommends
+   * nova-compute, whose nova-compute-kvm brings libvirt-daemon-system (socket-activated libvirtd,
+   * polkit with Debian's rule admitting group libvirt) and QEMU (under TCG here: there is no
+   * /dev/kvm). Never this machine's /run/libvirt: bound into a booted container, the container's
+   * own libvirtd sockets replace this machine's (which broke its libvirtd and virtlogd once).
+   * The default network's autostart is removed: the container shares this machine's network
+   * namespace (without CAP_NET_ADMIN it could not start anyway). `members` join group libvirt
+   * where they are not in it (Debian's nova-compute-libvirt adds nova itself). Returns what it
+   * did, or a failure when Debian's libvirtd is not in the tree.
    */
-  async installLibvirtd(debs: string, members: string[]): Promise<Ran> {
-    const archives = path.join(this.tree, 'var/cache/apt/archives');
-    for (const f of fs.readdirSync(debs)) if (f.endsWith('.deb')) fs.copyFileSync(path.join(debs, f), path.join(archives, f));
-    const installed = await this.chroot(
-      'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 >/tmp/libvirtd-apt.log 2>&1 || { tail -30 /tmp/libvirtd-apt.log; exit 1; }',
-      900_000,
-    );
-    if (installed.code !== 0) return installed;
-    for (const f of fs.readdirSync(archives)) if (f.endsWith('.deb')) fs.rmSync(path.join(archives, f));
-    for (const d of ['network', 'nwfilter', 'interface', 'nodedev']) fs.rmSync(path.join(this.tree, `usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_${d}.so`), { force: true });
-    this.write(
-      'etc/libvirt/libvirtd.conf',
-      ['unix_sock_group = "libvirt"', 'unix_sock_ro_perms = "0777"', 'unix_sock_rw_perms = "0770"', 'auth_unix_ro = "none"', 'auth_unix_rw = "none"', ''].join('\n'),
-    );
-    // No AppArmor or SELinux in the container.
-    this.write('etc/libvirt/qemu.conf', 'security_driver = "none"\n');
-    this.write(
-      'etc/systemd/system/libvirtd.service',
-      '[Unit]\nDescription=libvirtd (the test container\'s own)\n[Service]\nType=notify\nExecStart=/usr/sbin/libvirtd\nKillMode=process\n[Install]\nWantedBy=multi-user.target\n',
-    );
-    fs.mkdirSync(path.join(this.tree, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
-    fs.symlinkSync('/etc/systemd/system/libvirtd.service', path.join(this.tree, 'etc/systemd/system/multi-user.target.wants/libvirtd.service'));
-    // The users libvirt-daemon-system would create: the QEMU driver refuses to start without its user.
+  async useDebianLibvirtd(members: string[]): Promise<Ran> {
+    for (const f of ['usr/sbin/libvirtd', 'lib/systemd/system/libvirtd.service', 'usr/share/polkit-1/rules.d/60-libvirt.rules', 'usr/bin/qemu-system-x86_64']) {
+      if (!this.exists(f)) return { code: 1, out: `/${f} is missing: libvirt-daemon-system and qemu-system-x86 (nova-compute's) were not installed` };
+    }
+    fs.rmSync(path.join(this.tree, 'etc/libvirt/qemu/networks/autostart/default.xml'), { force: true });
     return this.chroot(
-      [
-        'set -e',
-        'getent group libvirt >/dev/null || groupadd -r libvirt',
-        'getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu',
-        'getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu',
-        ...members.map((m) => `usermod -a -G libvirt ${m}`),
-      ].join('\n'),
+      ['set -e', ...members.map((m) => `id -nG ${m} | tr ' ' '\\n' | grep -qx libvirt && echo "${m}: already in libvirt" || { adduser --quiet ${m} libvirt; echo "${m}: added to libvirt"; }`)].join('\n'),
     );
   }
 
