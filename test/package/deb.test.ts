@@ -173,7 +173,7 @@ describe('under systemd', () => {
     expect(members.length).toBeGreaterThan(50);
     expect(members.filter((m) => allowed.has(m))).toEqual([]);
     // …and in effect on the running process: no new privileges, a seccomp filter, no capabilities,
-    // a read-only root and /run (where libvirt's socket is), a private /tmp.
+    // the libvirt group (its way to libvirt's socket), a read-only root, a private /tmp.
     const status = (await ct.sh(`grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd|Groups):' /proc/${pid}/status`)).out;
     expect(status).toMatch(/NoNewPrivs:\s+1/);
     expect(status).toMatch(/Seccomp:\s+2/);
@@ -184,7 +184,6 @@ describe('under systemd', () => {
     const mounts = (await ct.sh(`cat /proc/${pid}/mountinfo`)).out.split('\n').map((l) => l.split(' '));
     const mount = (p: string) => mounts.filter((m) => m[4] === p).pop();
     expect(mount('/')![5]).toMatch(/(^|,)ro(,|$)/);
-    expect(mount('/run')![5]).toMatch(/(^|,)ro(,|$)/);
     expect(mount('/tmp')).toBeDefined();
 
     // 2. libvirt: the agent connected through the socket of the container's libvirtd, and its
@@ -217,7 +216,7 @@ describe('under systemd', () => {
     expect((await ct.sh(`hwstash emit instance.power_on.start --instance ${guest}`)).code).toBe(0);
     await ct.until(`journalctl -u ${UNIT} -o cat --no-pager | grep '"msg":"domain definition follows the stash"' | grep -q '"instance_uuid":"${guest}"'`, 60_000, 'the follow of the guest in the journal');
     const follows = (await journal()).split('\n').filter((l) => l.includes('"instance_uuid":"' + guest + '"'));
-    expect(JSON.parse(follows.find((l) => l.includes('"msg":"domain definition follows the stash"'))!)).toMatchObject({ outcome: 'redefined', changes: 1 });
+    expect(JSON.parse(follows.find((l) => l.includes('"msg":"domain definition follows the stash"'))!)).toMatchObject({ outcome: 'redefined' });
     // What the capabilities could not say: only what libvirt 9.0's domain capabilities never list
     // (NIC models); had virsh failed in the sandbox, the host or domain capabilities would be here.
     const notChecked = follows.filter((l) => l.includes('"msg":"capabilities did not cover every device"')).flatMap((l) => JSON.parse(l).not_checked as string[]);
