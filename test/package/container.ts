@@ -16,10 +16,11 @@ const exec = promisify(execFile);
 
 /**
  * The configuration a packaged agent gets in these tests: this machine's RabbitMQ and the test's
- * MariaDB. libvirtd here admits non-root clients only through polkit, which this machine lacks,
- * and the agent runs as nova: libvirt's in-process test driver stands in (virsh still runs for it).
+ * MariaDB. libvirt: `libvirtUri`, by default libvirt's in-process test driver (no daemon; virsh
+ * still runs for it); deb.test.ts passes qemu:///system, the container's own Debian libvirtd
+ * (Container.useDebianLibvirtd), reached through its socket as a compute host's agent does.
  */
-export function agentConfig(host: string, databaseUrl: string): string {
+export function agentConfig(host: string, databaseUrl: string, libvirtUri = 'test:///default'): string {
   return [
     '[DEFAULT]',
     `host = ${host}`,
@@ -27,7 +28,7 @@ export function agentConfig(host: string, databaseUrl: string): string {
     '[database]',
     `connection = ${databaseUrl}`,
     '[libvirt]',
-    'connection_uri = test:///default',
+    `connection_uri = ${libvirtUri}`,
     'virt_type = qemu',
     '[notifications]',
     'notification_format = versioned',
@@ -152,6 +153,27 @@ export class Container {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The container's own libvirtd, as Debian sets it up on a compute host: the package recommends
+   * nova-compute, whose nova-compute-kvm brings libvirt-daemon-system (socket-activated libvirtd,
+   * polkit with Debian's rule admitting group libvirt) and QEMU (under TCG here: there is no
+   * /dev/kvm). Never this machine's /run/libvirt: bound into a booted container, the container's
+   * own libvirtd sockets replace this machine's (which broke its libvirtd and virtlogd once).
+   * The default network's autostart is removed: the container shares this machine's network
+   * namespace (without CAP_NET_ADMIN it could not start anyway). `members` join group libvirt
+   * where they are not in it (Debian's nova-compute-libvirt adds nova itself). Returns what it
+   * did, or a failure when Debian's libvirtd is not in the tree.
+   */
+  async useDebianLibvirtd(members: string[]): Promise<Ran> {
+    for (const f of ['usr/sbin/libvirtd', 'lib/systemd/system/libvirtd.service', 'usr/share/polkit-1/rules.d/60-libvirt.rules', 'usr/bin/qemu-system-x86_64']) {
+      if (!this.exists(f)) return { code: 1, out: `/${f} is missing: libvirt-daemon-system and qemu-system-x86 (nova-compute's) were not installed` };
+    }
+    fs.rmSync(path.join(this.tree, 'etc/libvirt/qemu/networks/autostart/default.xml'), { force: true });
+    return this.chroot(
+      ['set -e', ...members.map((m) => `id -nG ${m} | tr ' ' '\\n' | grep -qx libvirt && echo "${m}: already in libvirt" || { adduser --quiet ${m} libvirt; echo "${m}: added to libvirt"; }`)].join('\n'),
+    );
   }
 
   /** Boot with systemd as PID 1; resolves once the driver answers. */
