@@ -50,6 +50,7 @@ export interface UpgradeStory {
  * property the image sets is never explained by a default changing.
  */
 export function explainChange(change: HardwareChange, imageProperties: Readonly<Record<string, string>>, story: UpgradeStory): string | null {
+  if (change.property === 'hw_machine_type') return explainMachineType(change, imageProperties['hw_machine_type'] ?? 'pc', story);
   if (imageProperties[change.property] !== undefined) return null;
   const osDistro = imageProperties['os_distro'];
   switch (change.property) {
@@ -71,17 +72,31 @@ export function explainChange(change: HardwareChange, imageProperties: Readonly<
       }
       return null;
     }
-    case 'hw_machine_type': {
-      // Nova asks for the alias; each QEMU expands it to its own newest versioned machine type.
-      for (const [alias, old] of Object.entries(story.from.machineAliases)) {
-        const now = story.to.machineAliases[alias];
-        if (old === change.before && now === change.after && old !== now) return `QEMU's ${alias} alias ${old} → ${now}`;
-      }
-      return null;
-    }
     default:
       return null;
   }
+}
+
+/**
+ * Nova asks QEMU for `requested` (the image's hw_machine_type, else the x86 default `pc`); an
+ * unversioned alias is expanded by each QEMU to its own newest versioned machine type, so the
+ * guest's machine type moves with QEMU.
+ */
+function explainMachineType(change: HardwareChange, requested: string, story: UpgradeStory): string | null {
+  const old = story.from.machineAliases[requested];
+  const now = story.to.machineAliases[requested];
+  if (old !== undefined && old === change.before && now === change.after && old !== now) return `QEMU's ${requested} alias ${old} → ${now}`;
+  return null;
+}
+
+/**
+ * A change the image itself asks for: its hw_machine_type is an unversioned alias (`q35`), which
+ * Nova passes to QEMU as it is, whatever is stashed beside it (an image property is never
+ * overwritten). hwstash reports these; it does not change an image's request.
+ */
+export function requestedByImageAlias(change: HardwareChange, imageProperties: Readonly<Record<string, string>>, story: UpgradeStory): boolean {
+  const requested = imageProperties['hw_machine_type'];
+  return change.property === 'hw_machine_type' && requested !== undefined && explainMachineType(change, requested, story) !== null;
 }
 
 /** Guests and properties that changed, by property: the control's figures. */
