@@ -33,19 +33,19 @@ const WINDOWS = ['win10', 'win2k12r2', 'win7', 'winxp'];
 const OLD_MACHINES = ['pc-i440fx-2.11', 'pc-i440fx-2.6', 'pc-q35-2.12', 'pc-i440fx-4.2', 'pc-q35-5.2'];
 
 /** Images with properties set on purpose: each keeps them through any upgrade. */
-const EXPLICIT: ReadonlyArray<Record<string, string>> = [
-  { hw_disk_bus: 'scsi', hw_scsi_model: 'virtio-scsi', os_distro: 'ubuntu20.04' },
-  { hw_disk_bus: 'scsi', hw_scsi_model: 'lsilogic' },
-  { hw_video_model: 'vga', os_distro: 'debian11' },
-  { hw_video_model: 'cirrus', hw_vif_model: 'rtl8139' },
-  { hw_video_model: 'cirrus', os_distro: 'winxp', hw_disk_bus: 'ide' },
-  { hw_vif_model: 'e1000', os_distro: 'slackware14.2' },
-  { hw_machine_type: 'q35', os_distro: 'fedora36' },
-  { hw_machine_type: 'q35', hw_cdrom_bus: 'sata', hw_disk_bus: 'sata' },
-  { hw_machine_type: 'pc', hw_vif_model: 'virtio', os_distro: 'freenix14.2' },
-  { hw_input_bus: 'virtio', hw_pointer_model: 'usbtablet' },
-  { hw_video_model: 'virtio', os_distro: 'win10' },
-  { hw_vif_model: 'e1000e', hw_disk_bus: 'virtio', os_distro: 'win2k12r2' },
+const EXPLICIT: ReadonlyArray<readonly [string, Record<string, string>]> = [
+  ['scsi-virtio', { hw_disk_bus: 'scsi', hw_scsi_model: 'virtio-scsi', os_distro: 'ubuntu20.04' }],
+  ['scsi-lsilogic', { hw_disk_bus: 'scsi', hw_scsi_model: 'lsilogic' }],
+  ['vga', { hw_video_model: 'vga', os_distro: 'debian11' }],
+  ['cirrus-rtl8139', { hw_video_model: 'cirrus', hw_vif_model: 'rtl8139' }],
+  ['winxp-cirrus-ide', { hw_video_model: 'cirrus', os_distro: 'winxp', hw_disk_bus: 'ide' }],
+  ['e1000-slackware', { hw_vif_model: 'e1000', os_distro: 'slackware14.2' }],
+  ['q35-fedora', { hw_machine_type: 'q35', os_distro: 'fedora36' }],
+  ['q35-sata', { hw_machine_type: 'q35', hw_cdrom_bus: 'sata', hw_disk_bus: 'sata' }],
+  ['pc-virtio-freenix', { hw_machine_type: 'pc', hw_vif_model: 'virtio', os_distro: 'freenix14.2' }],
+  ['virtio-input', { hw_input_bus: 'virtio', hw_pointer_model: 'usbtablet' }],
+  ['win10-virtio-video', { hw_video_model: 'virtio', os_distro: 'win10' }],
+  ['win2k12-e1000e', { hw_vif_model: 'e1000e', hw_disk_bus: 'virtio', os_distro: 'win2k12r2' }],
 ];
 
 /** The fleet, in a fixed order (54 guests). */
@@ -62,6 +62,6 @@ export function upgradeFleet(): FleetGuest[] {
   for (const os of WINDOWS) for (let i = 0; i < 2; i++) add('windows-ide', os, { os_distro: os, hw_disk_bus: 'ide' });
   for (const os of WINDOWS) add('windows-osinfo', os, { os_distro: os });
   for (const m of OLD_MACHINES) add('old-machine-type', m, { hw_machine_type: m });
-  for (const [i, props] of EXPLICIT.entries()) add('explicit', String(i + 1), props);
+  for (const [label, props] of EXPLICIT) add('explicit', label, props);
   return out;
 }

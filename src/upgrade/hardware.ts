@@ -99,6 +99,14 @@ export function requestedByImageAlias(change: HardwareChange, imageProperties: R
   return change.property === 'hw_machine_type' && requested !== undefined && explainMachineType(change, requested, story) !== null;
 }
 
+/**
+ * The video model a guest with a graphical console gets from a decision: none decided means the
+ * guest config's own default, virtio (RELEASES.md rule 1; Nova's LibvirtConfigGuestVideo).
+ */
+export function effectiveVideo(decided: string | null): string {
+  return decided ?? 'virtio';
+}
+
 /** Guests and properties that changed, by property: the control's figures. */
 export interface ChangeCount {
   guests: number;

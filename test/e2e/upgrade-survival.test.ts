@@ -37,6 +37,7 @@ import { upgradeFleet, type FleetGuest } from '../../src/upgrade/fleet.js';
 import {
   countChanges,
   diffHardware,
+  effectiveVideo,
   explainChange,
   formatByProperty,
   machineAliases,
@@ -82,13 +83,16 @@ function hardwareOf(r: DomainReading): Hardware {
   };
 }
 
-/** Nova's decisions as hardware: the machine alias it asks for becomes what this QEMU runs. */
+/**
+ * Nova's decisions as hardware: the machine alias it asks for becomes what this QEMU runs, and no
+ * video model decided becomes the guest config's default (every guest here has a console).
+ */
 function hardwareFromNova(answer: NovaAnswer, aliases: Readonly<Record<string, string>>, only: readonly PropertyName[] = PROPERTY_NAMES): Hardware {
   if (Object.keys(answer.errors).length) throw new Error(`Nova refused ${answer.id}: ${JSON.stringify(answer.errors)}`);
   const out: Hardware = {};
   for (const p of only) {
     const v = answer.properties[p] ?? null;
-    out[p] = p === 'hw_machine_type' && v !== null ? (aliases[v] ?? v) : v;
+    out[p] = p === 'hw_machine_type' && v !== null ? (aliases[v] ?? v) : p === 'hw_video_model' ? effectiveVideo(v) : v;
   }
   return out;
 }
