@@ -72,7 +72,7 @@ async function main(): Promise<number> {
       `every change without hwstash has a documented cause${unexplained.length ? ` except: ${unexplained.join(', ')}` : ''}; ` +
         `${follow} guest(s) whose image asks for an unversioned machine type follow it; ` +
         `${result.guests.filter((g) => g.cannotRun.length).length} guest(s) use what the new QEMU dropped and are reported, not changed. ` +
-        `(${Date.now() - t0} ms; embedded SQLite ${state}, libvirt test:///default)\n`,
+        `(${Date.now() - t0} ms on a temporary SQLite database and libvirt test:///default; where Nova registered its own 7 defaults first, see the README)\n`,
     );
     return unexplained.length || result.withStash.properties ? 1 : 0;
   } finally {

@@ -56,7 +56,8 @@ export function explainChange(change: HardwareChange, imageProperties: Readonly<
   switch (change.property) {
     case 'hw_video_model': {
       const { from, to } = story;
-      if (story.spiceEnabled && from.release.spiceVideoDefault === change.before && to.release.spiceVideoDefault !== from.release.spiceVideoDefault) {
+      const now = effectiveVideo(to.release.spiceVideoDefault);
+      if (story.spiceEnabled && from.release.spiceVideoDefault === change.before && now !== change.before && now === change.after) {
         return `SPICE video default ${from.release.spiceVideoDefault ?? 'none'} (${from.release.name}) → ${to.release.spiceVideoDefault ?? 'none, so the guest config default'} (${to.release.name}) (RELEASES.md rule 1)`;
       }
       return null;
