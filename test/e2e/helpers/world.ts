@@ -112,6 +112,8 @@ export class World {
   readonly logs = new LogCapture();
   /** Domains (by uuid) to destroy and undefine at cleanup. */
   private readonly domains = new Set<string>();
+  /** Files added with addConfFile, read after the world's own (later files override, as oslo.config does). */
+  private readonly moreConf: string[] = [];
 
   private constructor(
     readonly id: string,
@@ -168,7 +170,19 @@ export class World {
   }
 
   settings(): Settings {
-    return loadSettings({ configFiles: [this.confFile], env: {} }).settings;
+    return loadSettings({ configFiles: this.configFiles(), env: {} }).settings;
+  }
+
+  private configFiles(): string[] {
+    return [this.confFile, ...this.moreConf];
+  }
+
+  /** Another `--config-file` after the world's own (an operator's override file); mode 0600. */
+  addConfFile(text: string): string {
+    const file = path.join(this.dir, `override-${this.moreConf.length + 1}.conf`);
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    this.moreConf.push(file);
+    return file;
   }
 
   /** `instance_name_template`: every domain hwstash builds here is named hwstash-e2e-<id>-…. */
@@ -177,9 +191,9 @@ export class World {
   }
 
   /** Starts the agent; resolves once its start-up reconcile is done and it consumes. */
-  async startAgent(): Promise<Agent> {
+  async startAgent(osinfoLookup?: OsInfoLookup): Promise<Agent> {
     const settings = this.settings();
-    this.agent = new Agent({ settings, profile: hostProfileFromSettings(settings), osinfo: await osinfo(), logger: this.logs.logger() });
+    this.agent = new Agent({ settings, profile: hostProfileFromSettings(settings), osinfo: osinfoLookup ?? (await osinfo()), logger: this.logs.logger() });
     await this.agent.start();
     // Until the queue is declared and bound, a published message has nowhere to go.
     await waitFor(() => this.logs.find('consuming').length > 0, 15_000, 'the agent to consume');
@@ -190,7 +204,7 @@ export class World {
   async cli(args: string[]): Promise<Ran> {
     const stdout = new Sink();
     const stderr = new Sink();
-    const code = await runCli(['--config-file', this.confFile, ...args], { stdout, stderr, stdin: new PassThrough(), env: { USER: 'operator' } });
+    const code = await runCli([...this.configFiles().flatMap((f) => ['--config-file', f]), ...args], { stdout, stderr, stdin: new PassThrough(), env: { USER: 'operator' } });
     return { code, stdout: stdout.text, stderr: stderr.text };
   }
 
