@@ -79,6 +79,7 @@ test('apt installs it with its dependencies from Debian on a tree with no compil
   // The conffile: root and the nova group only; the unit enabled with nova-compute.
   expect((await ct.chroot('stat -c "%U:%G %a" /etc/hwstash/hwstash.conf')).out.trim()).toBe('root:nova 640');
   expect(ct.exists('etc/systemd/system/nova-compute.service.wants/hwstash-agent.service')).toBe(true);
+  expect(ct.exists('etc/systemd/system/nova-compute.service.wants/hwstash-reconcile.service')).toBe(true);
 }, 1_200_000);
 
 describe('under systemd', () => {
@@ -122,10 +123,21 @@ describe('under systemd', () => {
     expect(v['Type']).toBe('notify');
     expect(v['StatusText']).toBe(`consuming Nova notifications for ${HOST}`);
     figure('start to READY', `${((Number(v['ActiveEnterTimestampMonotonic']) - Number(v['ExecMainStartTimestampMonotonic'])) / 1e6).toFixed(2)} s`);
+    // hwstash-reconcile.service stashed the host before nova-compute started (its init_host
+    // then finds nothing to register), as nova, and succeeded.
+    const kv = (text: string) => Object.fromEntries(text.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+    const oneshot = kv((await ct.sh('systemctl show -p Result -p ExecMainStartTimestampMonotonic -p ExecMainExitTimestampMonotonic hwstash-reconcile.service')).out);
+    const nova = kv((await ct.sh('systemctl show -p ExecMainStartTimestampMonotonic nova-compute.service')).out);
+    expect(oneshot['Result']).toBe('success');
+    expect(Number(oneshot['ExecMainExitTimestampMonotonic'])).toBeGreaterThan(0);
+    expect(Number(oneshot['ExecMainExitTimestampMonotonic'])).toBeLessThanOrEqual(Number(nova['ExecMainStartTimestampMonotonic']));
+    figure('reconcile before nova-compute (hwstash-reconcile.service)', `${((Number(oneshot['ExecMainExitTimestampMonotonic']) - Number(oneshot['ExecMainStartTimestampMonotonic'])) / 1e6).toFixed(2)} s`);
+    expect((await ct.sh('journalctl -u hwstash-reconcile.service -o cat --no-pager')).out).toMatch(/3 instance\(s\) seen, 3 stashed/);
     const log = await journal();
-    // The reconcile ran before READY: its summary is in the journal, as a JSON line.
+    // The agent's own reconcile ran before READY (its summary is in the journal, as a JSON line)
+    // and found the host already stashed.
     const done = log.split('\n').find((l) => l.includes('"msg":"reconcile done"'));
-    expect(JSON.parse(done!)).toMatchObject({ host: HOST, instances_seen: 3, instances_stashed: 3 });
+    expect(JSON.parse(done!)).toMatchObject({ host: HOST, instances_seen: 3, instances_stashed: 0 });
     expect((await ct.sh(`stat -c %U /proc/$(systemctl show -p MainPID --value ${UNIT})`)).out.trim()).toBe('nova');
   }, 180_000);
 
@@ -186,8 +198,9 @@ describe('under systemd', () => {
     expect(mount('/')![5]).toMatch(/(^|,)ro(,|$)/);
     expect(mount('/tmp')).toBeDefined();
 
-    // 2. libvirt: the agent connected through the socket of the container's libvirtd, and its
-    //    start-up reconcile read the stopped guest's domain: stashed as it is, source domain.
+    // 2. libvirt: the agent connected through the socket of the container's libvirtd, and the
+    //    reconcile before nova-compute (same unit hardening) read the stopped guest's domain:
+    //    stashed as it is, source domain.
     const log = await journal();
     const connected = log.split('\n').filter((l) => l.includes('"msg":"libvirt connected"'));
     expect(connected.length).toBeGreaterThanOrEqual(1);
@@ -313,6 +326,7 @@ describe('under systemd', () => {
     expect(removed).toMatchObject({ code: 0 });
     expect((await ct.sh(`systemctl is-active ${UNIT}`)).out.trim()).not.toBe('active');
     expect(ct.exists('etc/systemd/system/nova-compute.service.wants/hwstash-agent.service')).toBe(false);
+    expect(ct.exists('etc/systemd/system/nova-compute.service.wants/hwstash-reconcile.service')).toBe(false);
     expect(ct.read('etc/hwstash/hwstash.conf')).toBe(edited); // a conffile outlives remove
     expect(ct.exists('var/lib/hwstash')).toBe(true);
 
