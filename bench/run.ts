@@ -9,6 +9,8 @@ import { benchDomainXml } from './domain-xml.js';
 import { benchMemory } from './memory.js';
 import { benchOsinfo } from './osinfo.js';
 import { benchReconcile } from './reconcile.js';
+import { benchStartup } from './startup.js';
+import { benchFootprint } from './footprint.js';
 
 interface Figure {
   name: string;
@@ -25,6 +27,8 @@ const GROUPS: Record<string, () => Promise<Figure[]>> = {
   memory: () => benchMemory(),
   reconcile: () => benchReconcile(),
   agent: () => benchAgent(),
+  startup: () => benchStartup(),
+  footprint: () => benchFootprint(),
 };
 
 const fmt = (v: number | string | undefined | null): string =>
