@@ -3,6 +3,7 @@
  * [hwstash] shutdown_timeout and exits 0; a second one, or a drain that overruns, exits at once.
  */
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import type { Systemd } from '../agent/systemd.js';
 import type { OsInfoLookup } from '../core/inputs.js';
 import type { CliContext } from './context.js';
@@ -15,7 +16,7 @@ interface AgentCommandOptions {
 export function registerAgent(program: Command, ctx: CliContext): void {
   program
     .command('agent')
-    .description("run the agent: reconcile this host, then stash and follow on Nova's notifications")
+    .description(COMMAND_SUMMARIES['agent'])
     .option('--metrics-address <host:port>', 'listen here for /healthz and /metrics (default: [hwstash] metrics_address)')
     .option('--no-demo', 'on the embedded defaults, do not seed the demo instances')
     .addHelpText('after', `

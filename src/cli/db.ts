@@ -3,6 +3,7 @@
  * default and demos (`init-nova-schema`), and what is there (`status`).
  */
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import type { Store } from '../store/index.js';
 import { DatabaseUnavailableError, InsufficientPrivilegeError, MissingTableError, RelocationConflictError } from '../store/errors.js';
 import { parseDatabaseUrl } from '../config/database-url.js';
@@ -32,7 +33,7 @@ const EXIT_HELP = `
 Exit status: 0 ok, 1 error (the database cannot be reached, or a table hwstash needs is missing).`;
 
 export function registerDb(program: Command, ctx: CliContext): void {
-  const db = program.command('db').description("hwstash's own tables in the database, and Nova's for standalone use").addHelpText('after', EXIT_HELP);
+  const db = program.command('db').description(COMMAND_SUMMARIES['db']).addHelpText('after', EXIT_HELP);
 
   db.command('migrate')
     .description(

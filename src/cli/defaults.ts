@@ -6,6 +6,7 @@ import { RELEASE_NAMES } from '../core/releases.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import { defaultsForLine, defaultsForObject, type DefaultsOutputLine } from '../core/defaults-line.js';
 import { PROPERTY_NAMES } from '../core/properties.js';
 import type { CliContext } from './context.js';
@@ -37,7 +38,7 @@ interface DefaultsOptions {
 export function registerDefaults(program: Command, ctx: CliContext): void {
   program
     .command('defaults')
-    .description('show the 11 properties an instance from an image would get on this host, with their sources')
+    .description(COMMAND_SUMMARIES['defaults'])
     .option('--property <key=value>', 'an image property (repeatable; legacy names allowed)', collect, [])
     .option('--host-arch <arch>', "the host's architecture (default: this machine's)")
     .option('--virt-type <type>', '[libvirt] virt_type: kvm, qemu, lxc or parallels (default: configured)')

@@ -4,6 +4,7 @@
  * job can be watched without an OpenStack cloud.
  */
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import { encodeNotification, instancePayload } from '../bus/envelope.js';
 import { insertInstances } from '../store/seed.js';
 import type { CliContext } from './context.js';
@@ -18,7 +19,7 @@ interface BootOptions {
 }
 
 export function registerDemo(program: Command, ctx: CliContext): void {
-  const demo = program.command('demo').description('demonstrations on the embedded defaults (refused against a real Nova database)');
+  const demo = program.command('demo').description(COMMAND_SUMMARIES['demo']);
   demo
     .command('boot')
     .description("create an instance in the embedded database as Nova would, and send its instance.create.end")

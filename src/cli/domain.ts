@@ -4,6 +4,7 @@
  * power-on — what the agent does, on an operator's request.
  */
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import type { DomainPlan } from '../agent/domain-sync.js';
 import type { Change } from '../core/domain-xml/index.js';
 import type { Hypervisor } from '../hypervisor/index.js';
@@ -40,7 +41,7 @@ async function planFor(ctx: CliContext, store: Store, uuid: string): Promise<Dom
 export function registerDomain(program: Command, ctx: CliContext): void {
   const domain = program
     .command('domain')
-    .description("an instance's libvirt domain against its stash: diff, and sync (make the definition follow the stash now)")
+    .description(COMMAND_SUMMARIES['domain'])
     .addHelpText('after', `
 Examples:
   hwstash domain diff 0b6a1c7e-8d51-4a4e-9f27-1c5e0f6c2d10

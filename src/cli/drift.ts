@@ -4,6 +4,7 @@
  * from the stash, properties not stashed yet, stored values Nova cannot load.
  */
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import type { HostFindings } from '../core/property-checks.js';
 import { PROPERTY_NAMES, type PropertyName } from '../core/properties.js';
 import type { LiveInstance, Store } from '../store/index.js';
@@ -131,7 +132,7 @@ export function renderDrift(r: DriftReport): string {
 export function registerDrift(program: Command, ctx: CliContext): void {
   program
     .command('drift')
-    .description("instances whose stash this host cannot run, whose libvirt domain differs from the stash, or that have properties not stashed")
+    .description(COMMAND_SUMMARIES['drift'])
     .option('--host <host>', "the compute host (default: [DEFAULT] host, else this machine's hostname)")
     .option('--format <format>', 'table or json (default: table on a terminal, json otherwise)')
     .addHelpText('after', `

@@ -3,6 +3,7 @@
  * for demos, tests and operators' smoke checks of a deployment.
  */
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import { encodeNotification, instancePayload, servicePayload } from '../bus/envelope.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
@@ -35,7 +36,7 @@ interface EmitOptions {
 export function registerEmit(program: Command, ctx: CliContext): void {
   program
     .command('emit')
-    .description("publish a Nova-shaped versioned notification on Nova's exchange (demos, tests, smoke checks)")
+    .description(COMMAND_SUMMARIES['emit'])
     .argument('<event_type>', `one of: ${[...Object.keys(INSTANCE_EVENTS), ...SERVICE_EVENTS].join(', ')}`)
     .option('--instance <uuid>', 'the instance (instance events)')
     .option('--host <host>', 'the compute host that sends it (default: this host)')

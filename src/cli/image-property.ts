@@ -5,6 +5,7 @@
  * a bulk set (bulk-set.ts). Nothing is written on any failure.
  */
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import { PROPERTY_NAMES, isPropertyName, type PropertyName } from '../core/properties.js';
 import { runBulkSet } from './bulk-set.js';
 import type { CliContext } from './context.js';
@@ -159,7 +160,7 @@ async function revert(ctx: CliContext, uuid: string, opts: RevertOptions): Promi
 export function registerImageProperty(program: Command, ctx: CliContext): void {
   const group = program
     .command('image-property')
-    .description("an instance's stashed device properties: list, show, set (one instance or in bulk), history, revert")
+    .description(COMMAND_SUMMARIES['image-property'])
     .addHelpText(
       'after',
       `

@@ -7,16 +7,7 @@ import { ConfigError } from '../config/errors.js';
 import { CliContext, type CliIO } from './context.js';
 import { CliError } from './errors.js';
 import { collect } from './output.js';
-import { registerAgent } from './agent.js';
-import { registerDefaults } from './defaults.js';
-import { registerImageProperty } from './image-property.js';
-import { registerDrift } from './drift.js';
-import { registerDomain } from './domain.js';
-import { registerDemo } from './demo.js';
-import { registerEmit } from './emit.js';
-import { registerDb } from './db.js';
-import { registerReconcile } from './reconcile.js';
-import { domainFactsFor } from './libvirt-link.js';
+import { COMMAND_MODULES, COMMAND_SUMMARIES, type CommandGroup } from './commands.js';
 
 /**
  * A reader that closes early (`hwstash image-property history … | head`) ends the command
@@ -36,7 +27,26 @@ export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 }
 
-export function buildProgram(ctx: CliContext): Command {
+/** The command group `argv` invokes (its first word that is not an option or `help`), if any. */
+function invokedGroup(argv: readonly string[]): CommandGroup | null {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config-file') {
+      i += 1;
+      continue;
+    }
+    // `hwstash help image-property` asks for the help of the group that follows.
+    if (arg.startsWith('-') || arg === 'help') continue;
+    return arg in COMMAND_MODULES ? (arg as CommandGroup) : null;
+  }
+  return null;
+}
+
+/**
+ * The `hwstash` program. With `argv`, only the group it invokes is loaded and defined in full;
+ * the others are listed by their summaries (all `--help` needs). Without, every group is.
+ */
+export async function buildProgram(ctx: CliContext, argv?: readonly string[]): Promise<Command> {
   const program = new Command('hwstash')
     .description("Keeps OpenStack guests' virtual hardware stable: stashes each instance's device buses and models in Nova's database and makes libvirt follow them.")
     .option('--config-file <file>', 'configuration file (repeatable; later files override earlier ones). Default: /etc/nova/nova.conf then /etc/hwstash/hwstash.conf, else the embedded defaults', collect, [] as string[])
@@ -49,22 +59,24 @@ export function buildProgram(ctx: CliContext): Command {
     .hook('preAction', (thisCommand) => {
       ctx.configFiles = thisCommand.opts<{ configFile: string[] }>().configFile;
     });
-  registerAgent(program, ctx);
-  registerDefaults(program, ctx);
-  registerReconcile(program, ctx, domainFactsFor(ctx));
-  registerDb(program, ctx);
-  registerImageProperty(program, ctx);
-  registerDrift(program, ctx);
-  registerDomain(program, ctx);
-  registerEmit(program, ctx);
-  registerDemo(program, ctx);
+  const only = argv === undefined ? null : invokedGroup(argv);
+  for (const group of Object.keys(COMMAND_MODULES) as CommandGroup[]) {
+    if (argv === undefined || group === only) (await COMMAND_MODULES[group]())(program, ctx);
+    else program.command(group).description(COMMAND_SUMMARIES[group]);
+  }
   return program;
 }
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
   const ctx = new CliContext(io);
-  const program = buildProgram(ctx);
+  let program: Command;
+  try {
+    program = await buildProgram(ctx, argv);
+  } catch (err) {
+    await ctx.close();
+    return report(err, ctx);
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;

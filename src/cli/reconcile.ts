@@ -4,6 +4,7 @@
  * run that writes nothing and lists what it would write.
  */
 import type { Command } from 'commander';
+import { COMMAND_SUMMARIES } from './commands.js';
 import { reconcileHost, type ReconcileOptions, type ReconcileSummary } from '../agent/reconcile.js';
 import { checkUuid } from '../hypervisor/arguments.js';
 import { isHypervisorError } from '../hypervisor/errors.js';
@@ -48,7 +49,7 @@ function instanceUuid(value: string): string {
 export function registerReconcile(program: Command, ctx: CliContext, domainFacts: ReconcileOptions['domainFacts']): void {
   program
     .command('reconcile')
-    .description('stash the missing properties of every live instance on a host (what the agent does at start)')
+    .description(COMMAND_SUMMARIES['reconcile'])
     .option('--host <host>', "the compute host (default: [DEFAULT] host, else this machine's hostname)")
     .option('--instance <uuid>', 'only this instance')
     .option('--dry-run', 'write nothing; show what would be written')

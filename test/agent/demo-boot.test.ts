@@ -32,7 +32,7 @@ test.each([
   ['a table missing', new MissingTableError('instances', 'sqlite:///state/hwstash.sqlite')],
 ])('%s is one line, exit 1', async (_what, failure) => {
   const ctx = new FailingStoreContext(failure);
-  const program = buildProgram(ctx);
+  const program = await buildProgram(ctx);
   const err = await program.parseAsync(['demo', 'boot'], { from: 'user' }).then(
     () => null,
     (e: unknown) => e,

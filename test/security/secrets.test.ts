@@ -319,7 +319,7 @@ describe('the agent', () => {
 });
 
 /** Every command path of the CLI, from the program itself: [], ['db'], ['db', 'migrate'], … */
-function commandPaths(): string[][] {
+async function commandPaths(): Promise<string[][]> {
   const ctx = new CliContext({ stdout: new Sink(), stderr: new Sink(), stdin: process.stdin, env: {} });
   const out: string[][] = [[]];
   const walk = (cmd: Command, prefix: string[]) => {
@@ -329,14 +329,14 @@ function commandPaths(): string[][] {
       walk(sub, p);
     }
   };
-  walk(buildProgram(ctx), []);
+  walk(await buildProgram(ctx), []);
   return out;
 }
 
 test('--help of every command and subcommand, with secrets in the configuration and the environment', async () => {
   const file = conf({ db: goodDb(), bus: goodBus() });
   const env = { OS_DATABASE__CONNECTION: goodDb(), OS_DEFAULT__TRANSPORT_URL: goodBus() };
-  const paths = commandPaths();
+  const paths = await commandPaths();
   expect(paths.length).toBeGreaterThan(15);
   await pool(paths, async (p) => {
     const r = await hwstash(`--help of ${['hwstash', ...p].join(' ')}`, ['--config-file', file, ...p, '--help'], env);
