@@ -13,7 +13,11 @@ export interface RepairNotice {
   data: Record<string, unknown>;
 }
 
-/** Count and log; returns the notification to publish, or null when nothing was restored or adopted. */
+/**
+ * Count and log; returns the notification to publish, or null when nothing was restored. A
+ * change of Nova's that is kept (a rebuild, nova-manage's set) is logged and counted, not
+ * announced as drift: nothing differs from what the stash now says.
+ */
 export function reportRepairs(
   metrics: AgentMetrics,
   log: Logger,
@@ -36,6 +40,7 @@ export function reportRepairs(
   const adoptedOut = adopted.map((a) => ({ property: a.property, was: a.recorded.value, now: a.found.value, cause: a.cause, reason: ADOPT_REASONS[a.cause] }));
   if (restored.length) log.warn({ instance_uuid: uuid, restored: restoredOut }, "stash restored after Nova's save erased or reverted it");
   if (adopted.length) log.info({ instance_uuid: uuid, adopted: adoptedOut }, "Nova's change recorded as the stashed value");
+  if (restored.length === 0) return null;
   return {
     eventType: 'hwstash.drift',
     payloadName: 'HwstashDriftPayload',
