@@ -24,6 +24,7 @@ import { reconcileHost, type ReconcileSummary } from './reconcile.js';
 import { Systemd } from './systemd.js';
 import { reportRepairs } from './repairs.js';
 import { openDatabase, type Database } from '../store/database.js';
+import { requireDatabaseConnection } from '../config/database-required.js';
 import { requestSpecImageProperties } from '../store/request-spec.js';
 
 export interface AgentOptions {
@@ -228,7 +229,7 @@ export class Agent {
     let delay = 500;
     for (;;) {
       try {
-        return await Store.open(settings.databaseConnection, { logger: this.log, ownSchema: settings.ownSchema });
+        return await Store.open(requireDatabaseConnection(settings), { logger: this.log, ownSchema: settings.ownSchema });
       } catch (err) {
         if (!(err instanceof DatabaseUnavailableError) || signal.aborted) throw err;
         this.metrics.databaseConnected.set(0);

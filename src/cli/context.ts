@@ -17,6 +17,7 @@ import { CliError } from './errors.js';
 import { ConnectionManager } from '../bus/connection.js';
 import { NotificationPublisher } from '../bus/publisher.js';
 import type { Out } from './output.js';
+import { requireDatabaseConnection } from '../config/database-required.js';
 
 export interface CliIO {
   stdout: Out;
@@ -111,7 +112,7 @@ export class CliContext {
     this.storeCache ??= (async () => {
       try {
         const settings = this.settings();
-        const store = await Store.open(settings.databaseConnection, { logger: this.logger(), ownSchema: settings.ownSchema });
+        const store = await Store.open(requireDatabaseConnection(settings), { logger: this.logger(), ownSchema: settings.ownSchema });
         this.onClose(() => store.close());
         if (settings.novaRelease === 'auto') this.releaseChoice = chooseRelease('auto', await store.novaComputeVersion(settings.host));
         return store;

@@ -24,7 +24,11 @@ export interface Settings {
   /** [DEFAULT] instance_name_template: libvirt domain names (instance-%08x of instances.id). */
   instanceNameTemplate: string;
 
-  /** [database] connection, SQLAlchemy form (mysql+pymysql://…, postgresql://…, sqlite:///…). */
+  /**
+   * [hwstash] database_connection, else [database] connection, SQLAlchemy form (mysql+pymysql://…,
+   * postgresql://…, sqlite:///…); on the embedded defaults an SQLite file in state_dir. Empty when
+   * configuration files set neither: use requireDatabaseConnection() before opening it.
+   */
   databaseConnection: string;
   /** [hwstash] schema: where hwstash's own tables live; empty = derived from the cell database. */
   ownSchema: string;

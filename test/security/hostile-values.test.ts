@@ -200,7 +200,7 @@ function storeSuite(dialect: TestDialect): void {
       // Every value hwstash wrote is a plain name.
       const written = report.rows.map((r) => r.value).filter((v) => v !== null);
       expect(written.filter((v) => !/^[a-z0-9][a-z0-9._-]*$/.test(v!))).toEqual([]);
-      expect(await tables()).toEqual({ instances: true, instance_system_metadata: true });
+      expect(await tables()).toEqual({ instances: true, instance_system_metadata: true, instance_actions: true });
       expect((await store.instance(withMachine!))!.displayName).toBe(`<name>'; DROP TABLE instances; --`);
     });
 
