@@ -2,7 +2,7 @@
  * What a command needs, opened lazily and closed once: settings, host profile, osinfo index,
  * logger. Commands ask for what they use, so `hwstash defaults` never opens a database.
  */
-import { openDatabase, type Database } from '../store/database.js';
+import { databaseOpenOptions, openDatabase, type Database } from '../store/database.js';
 import { RELEASE_NAMES, chooseRelease, findRelease, type NovaRelease, type ReleaseChoice } from '../core/releases.js';
 import type { Readable } from 'node:stream';
 import { pino, type Logger } from 'pino';
@@ -112,7 +112,11 @@ export class CliContext {
     this.storeCache ??= (async () => {
       try {
         const settings = this.settings();
-        const store = await Store.open(requireDatabaseConnection(settings), { logger: this.logger(), ownSchema: settings.ownSchema });
+        const store = await Store.open(requireDatabaseConnection(settings), {
+          logger: this.logger(),
+          ownSchema: settings.ownSchema,
+          ...databaseOpenOptions(settings.database),
+        });
         this.onClose(() => store.close());
         if (settings.novaRelease === 'auto') this.releaseChoice = chooseRelease('auto', await store.novaComputeVersion(settings.host));
         return store;

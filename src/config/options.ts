@@ -81,6 +81,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     secret: true,
     defaultText: 'none: required with configuration files (here or [hwstash] database_connection); the embedded defaults use a SQLite file hwstash.sqlite in [hwstash] state_dir',
   }),
+  opt('database', 'max_pool_size', { kind: 'int', min: 1 }, 5, "oslo.db: connections kept open to the cell database per process (hwstash's pool size)."),
+  opt('database', 'connection_recycle_time', { kind: 'int', min: 0 }, 3600, 'oslo.db: seconds after which a pooled connection is closed and replaced when next taken (before a proxy or the server drops it); 0 = never.'),
+  opt('database', 'max_retries', { kind: 'int', min: -1 }, 10, 'oslo.db: connection attempts at agent start-up before it gives up; -1 = retry for ever. Commands do not retry.'),
+  opt('database', 'retry_interval', { kind: 'int', min: 0 }, 10, 'oslo.db: seconds between those attempts (hwstash starts at half a second and doubles up to this).'),
+  opt('database', 'mysql_sql_mode', STRING, 'TRADITIONAL', "oslo.db: the sql_mode of every MySQL/MariaDB session, as Nova's; empty = the server's own."),
   opt('api_database', 'connection', STRING, '', "SQLAlchemy URL of Nova's API database: image-property set and revert update the instance's RequestSpec there, as nova-manage does (the scheduler reads it on the next move). Empty: they say it was not updated.", {
     secret: true,
   }),

@@ -217,6 +217,13 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
     instancesPath: str('DEFAULT', 'instances_path'),
     instanceNameTemplate: str('DEFAULT', 'instance_name_template'),
     databaseConnection,
+    database: {
+      maxPoolSize: num('database', 'max_pool_size'),
+      connectionRecycleTime: num('database', 'connection_recycle_time'),
+      maxRetries: num('database', 'max_retries'),
+      retryInterval: num('database', 'retry_interval'),
+      mysqlSqlMode: str('database', 'mysql_sql_mode'),
+    },
     ownSchema: str('hwstash', 'schema'),
     novaRelease: str('hwstash', 'nova_release'),
     apiDatabaseConnection: str('api_database', 'connection'),
