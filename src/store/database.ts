@@ -256,10 +256,12 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
   sequelize.addHook('afterConnect', async (conn: unknown) => {
     if (conn && typeof conn === 'object') born.set(conn, Date.now());
     if (parsed.dialect === 'mysql' && parsed.tls?.verifyIdentity && parsed.host && isIP(parsed.host)) {
-      // mysql2 checks an IP address host against "localhost": check the address itself.
+      // mysql2 passes no servername for an IP address host; Node then checks the certificate
+      // against the socket's host. Checked here once more against the address itself (a resumed
+      // TLS session carries no certificate: its first handshake was checked).
       const socket = (conn as { stream?: tls.TLSSocket }).stream;
-      const cert = socket?.getPeerCertificate?.();
-      const bad = cert ? tls.checkServerIdentity(parsed.host, cert) : new Error('no peer certificate');
+      const cert = socket?.isSessionReused?.() ? undefined : socket?.getPeerCertificate?.();
+      const bad = cert && Object.keys(cert).length > 0 ? tls.checkServerIdentity(parsed.host, cert) : undefined;
       if (bad) {
         (conn as { destroy?: () => void }).destroy?.();
         throw Object.assign(new Error(bad.message), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
