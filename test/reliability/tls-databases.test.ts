@@ -107,14 +107,18 @@ describe.each([
 
   test('the agent over TLS: its start-up reconcile and an instance.create.end stash', async () => {
     const names = testNames();
-    const broker = await TestBroker.open();
-    await broker.declareNovaExchange(names.exchange);
     const dir = fs.mkdtempSync(path.join(top, 'agent-'));
     const agentHost = uniqueHost();
+    // Opened first: a failure here leaves no broker connection behind to keep jest alive.
     const store = await Store.open(tlsUrl);
+    const broker = await TestBroker.open().catch(async (err) => {
+      await store.close();
+      throw err;
+    });
     const logs = new LogCapture();
     let agent: Agent | null = null;
     try {
+      await broker.declareNovaExchange(names.exchange);
       const [early] = await insertInstances(store, [{ host: agentHost, vmState: 'active' }]);
       const confFile = writeConf(dir, { host: agentHost, names, databaseUrl: tlsUrl });
       const settings = loadSettings({ configFiles: [confFile], env: {} }).settings;
