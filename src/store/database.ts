@@ -110,7 +110,7 @@ function causeText(err: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   const code = e && typeof e === 'object' && 'code' in e ? String((e as { code?: unknown }).code ?? '') : '';
   // Sequelize wraps driver errors and repeats their class name: keep the reason.
-  const text = (message || code || 'unknown error').replace(/^(?:[A-Za-z]*Error: )+/, '');
+  const text = (message || code || 'unknown error').replace(/^(?:[A-Za-z]*Error(?: \[[A-Z0-9_]+\])?: )+/, '');
   // AggregateError (several addresses tried) has an empty message but a code.
   return text.split('\n')[0]!.trim();
 }

@@ -164,6 +164,18 @@ describe.each([
     process.stdout.write(`${name} missing CA: ${m.stderr}`);
   });
 
+  test('a certificate that does not name the host connected to fails clearly', async () => {
+    // The server's certificate names 127.0.0.1 and localhost; 127.0.0.2 reaches the same server.
+    const other = server.url(tlsQuery + pki.ca).replace('@127.0.0.1:', '@127.0.0.2:');
+    const r = await run(['--config-file', conf(other, 'other-host'), 'db', 'status']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`TLS to the database at ${scheme}://127.0.0.2:${server.port}/nova_tls failed: the server's certificate does not name this host (CA file ${pki.ca};`);
+    process.stdout.write(`${name} other host: ${r.stderr}`);
+    // The same with the host name check off (ssl_verify_identity=false / verify-ca) connects.
+    const relaxed = scheme === 'mysql' ? `${other}&ssl_verify_identity=false` : other.replace('verify-full', 'verify-ca');
+    expect(await run(['--config-file', conf(relaxed, 'other-host-relaxed'), 'db', 'status', '--format', 'json'])).toMatchObject({ code: 0 });
+  });
+
   test('the agent does not start on a wrong CA: it retries within [database] max_retries and says why', async () => {
     const names = testNames();
     const dir = fs.mkdtempSync(path.join(top, 'agent-wrong-'));

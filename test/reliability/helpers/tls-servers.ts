@@ -90,7 +90,8 @@ export async function startMariadb(dir: string, pki: Pki): Promise<TlsServer> {
       '--user=root',
       `--datadir=${data}`,
       `--port=${port}`,
-      '--bind-address=127.0.0.1',
+      // 127.0.0.2 too: a loopback address the certificate does not name.
+      '--bind-address=127.0.0.1,127.0.0.2',
       `--socket=${socket}`,
       `--pid-file=${path.join(dir, 'mysqld.pid')}`,
       `--log-error=${path.join(dir, 'error.log')}`,
@@ -152,7 +153,7 @@ export async function startPostgres(dir: string, pki: Pki): Promise<TlsServer> {
     path.join(data, 'postgresql.conf'),
     [
       `port = ${port}`,
-      "listen_addresses = '127.0.0.1'",
+      "listen_addresses = '127.0.0.1,127.0.0.2'",
       `unix_socket_directories = '${dir}'`,
       'ssl = on',
       "ssl_cert_file = 'server.pem'",
@@ -167,8 +168,8 @@ export async function startPostgres(dir: string, pki: Pki): Promise<TlsServer> {
     path.join(data, 'pg_hba.conf'),
     [
       'local all postgres trust',
-      `hostssl all ${USER} 127.0.0.1/32 scram-sha-256`,
-      `hostnossl all ${USER} 127.0.0.1/32 reject`,
+      `hostssl all ${USER} 127.0.0.0/30 scram-sha-256`,
+      `hostnossl all ${USER} 127.0.0.0/30 reject`,
       '',
     ].join('\n'),
   );
