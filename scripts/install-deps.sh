@@ -10,10 +10,12 @@
 #   package: dpkg-dev, lintian (npm run package and its check), debootstrap and systemd-container
 #            (a clean Debian tree, booted with systemd), podman and runc (the container image)
 #   services: MariaDB, PostgreSQL, RabbitMQ (installed and started by start-services.sh)
+#   clusters: galera-4 and haproxy (the reliability suite starts its own 3-node Galera cluster
+#            behind HAProxy; openssl makes the TLS tests' certificates)
 set -euo pipefail
 need=()
 for p in build-essential python3 pkg-config libvirt-dev libsystemd-dev osinfo-db libosinfo-bin python3-gi gir1.2-libosinfo-1.0 python3-nova \
-  dpkg-dev lintian debootstrap systemd-container podman runc; do
+  dpkg-dev lintian debootstrap systemd-container podman runc galera-4 haproxy openssl rsync; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)

@@ -25,7 +25,8 @@ import { AgentMetrics, eventTypeLabel } from './metrics.js';
 import { reconcileHost, type ReconcileSummary } from './reconcile.js';
 import { Systemd } from './systemd.js';
 import { reportRepairs } from './repairs.js';
-import { openDatabase, type Database } from '../store/database.js';
+import { databaseOpenOptions, openDatabase, type Database } from '../store/database.js';
+import { requireDatabaseConnection } from '../config/database-required.js';
 import { requestSpecImageProperties } from '../store/request-spec.js';
 
 export interface AgentOptions {
@@ -227,17 +228,23 @@ export class Agent {
 
   private async openStore(signal: AbortSignal): Promise<Store> {
     const { settings } = this.opts;
-    let delay = 500;
-    for (;;) {
+    const url = requireDatabaseConnection(settings);
+    // oslo.db's max_retries (-1: for ever) and retry_interval (here the cap of a doubling back-off).
+    const { maxRetries, retryInterval } = settings.database;
+    let delay = Math.min(500, retryInterval * 1000);
+    for (let retries = 0; ; retries++) {
       try {
-        return await Store.open(settings.databaseConnection, { logger: this.log, ownSchema: settings.ownSchema });
+        return await Store.open(url, { logger: this.log, ownSchema: settings.ownSchema, ...databaseOpenOptions(settings.database) });
       } catch (err) {
         if (!(err instanceof DatabaseUnavailableError) || signal.aborted) throw err;
         this.metrics.databaseConnected.set(0);
+        if (maxRetries >= 0 && retries >= maxRetries) {
+          throw new Error(`${err.message} (gave up after ${retries} retries: [database] max_retries = ${maxRetries})`);
+        }
         this.log.error({ reason: err.message, retry_in_ms: delay }, 'database unreachable at start; retrying');
         this.systemd.status(`waiting for the database: ${err.message}`);
         await sleep(delay, signal);
-        delay = Math.min(delay * 2, 10_000);
+        delay = Math.min(delay * 2, retryInterval * 1000);
       }
     }
   }

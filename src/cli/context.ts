@@ -23,6 +23,7 @@ import { CliError } from './errors.js';
 import type { ConnectionManager } from '../bus/connection.js';
 import type { NotificationPublisher } from '../bus/publisher.js';
 import type { Out } from './output.js';
+import { requireDatabaseConnection } from '../config/database-required.js';
 
 /** $XDG_CACHE_HOME/hwstash, else ~/.cache/hwstash: where a user's own caches go. */
 function userCacheDir(env: NodeJS.ProcessEnv): string {
@@ -128,8 +129,12 @@ export class CliContext {
     this.storeCache ??= (async () => {
       try {
         const settings = this.settings();
-        const { Store } = await import('../store/index.js');
-        const store = await Store.open(settings.databaseConnection, { logger: await this.logger(), ownSchema: settings.ownSchema });
+        const [{ Store }, { databaseOpenOptions }] = await Promise.all([import('../store/index.js'), import('../store/database.js')]);
+        const store = await Store.open(requireDatabaseConnection(settings), {
+          logger: await this.logger(),
+          ownSchema: settings.ownSchema,
+          ...databaseOpenOptions(settings.database),
+        });
         this.onClose(() => store.close());
         if (settings.novaRelease === 'auto') this.releaseChoice = chooseRelease('auto', await store.novaComputeVersion(settings.host));
         return store;

@@ -20,7 +20,9 @@ export interface DatabaseOptions {
   storage: string | undefined;
   /** Passed to the driver (mysql2: socketPath, charset). */
   dialectOptions: Record<string, string>;
-  /** Query parameters that have no equivalent here (SQLAlchemy plugins, SSL files …). */
+  /** TLS as the URL's query parameters ask for it (PyMySQL's ssl_*, libpq's sslmode …); undefined = plain. */
+  tls: DatabaseTls | undefined;
+  /** Query parameters that have no equivalent here (SQLAlchemy plugins …). */
   ignoredParameters: string[];
   /** The URL with its password replaced by ***, for logs. */
   redacted: string;
@@ -66,6 +68,127 @@ function parseQuery(query: string | undefined): Array<[string, string]> {
     });
 }
 
+/**
+ * TLS to the database server. Files are paths (read when the database is opened, never logged);
+ * a TLS connection that cannot be made is an error, never a fallback to plain text.
+ */
+export interface DatabaseTls {
+  /** CA file to verify the server with; undefined = the system's CAs (when verifying). */
+  ca: string | undefined;
+  /** Client certificate and key files (for servers that require X509). */
+  cert: string | undefined;
+  key: string | undefined;
+  /** Verify the server's certificate chain. */
+  verifyCert: boolean;
+  /** Also check that the certificate names the host connected to. */
+  verifyIdentity: boolean;
+  /** The parameters that asked for TLS, for messages: `ssl_ca=/etc/…/ca.pem` (paths only). */
+  source: string;
+}
+
+const TRUE_TEXT = new Set(['true', '1', 'yes', 'on', 'required', '2']);
+const FALSE_TEXT = new Set(['false', '0', 'no', 'off', 'none']);
+
+/** PyMySQL's reading of ssl_verify_cert and friends: true/false words; other text counts as true. */
+function pyBool(value: string): boolean {
+  return !FALSE_TEXT.has(value.trim().toLowerCase());
+}
+
+export const MYSQL_SSL_MODES = ['DISABLED', 'PREFERRED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const;
+export const POSTGRES_SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+
+const MYSQL_TLS_KEYS = new Set([
+  'ssl',
+  'ssl_ca',
+  'ssl_cert',
+  'ssl_key',
+  'ssl_verify_cert',
+  'ssl_verify_identity',
+  'ssl_check_hostname',
+  'ssl_disabled',
+  'ssl_mode',
+]);
+const POSTGRES_TLS_KEYS = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
+
+/**
+ * PyMySQL (through SQLAlchemy's mysql+pymysql, which hands ssl_ca/ssl_cert/ssl_key/ssl_check_hostname
+ * to it as its ssl dict and the other parameters as keywords): TLS when any of ssl_ca, ssl_cert,
+ * ssl_key, ssl_verify_cert, ssl_verify_identity is set (or `ssl=true`, or mysqlclient's
+ * ssl_mode=REQUIRED/VERIFY_CA/VERIFY_IDENTITY), unless ssl_disabled. With a CA the server's
+ * certificate and host name are verified; without one, PyMySQL does not verify (CERT_NONE) unless
+ * ssl_verify_cert is true, which then uses the system's CAs. PREFERRED is read as REQUIRED:
+ * hwstash never falls back to plain text.
+ */
+function mysqlTls(params: ReadonlyMap<string, string>, redacted: string): DatabaseTls | undefined {
+  const get = (k: string) => params.get(k);
+  const source = [...params.entries()].map(([k, v]) => `${k}=${v}`).join('&');
+  const mode = get('ssl_mode')?.toUpperCase();
+  if (mode !== undefined && !(MYSQL_SSL_MODES as readonly string[]).includes(mode)) {
+    throw new DatabaseUrlError(`ssl_mode=${get('ssl_mode')} is not allowed; allowed: ${MYSQL_SSL_MODES.join(', ')}`, redacted);
+  }
+  if ((get('ssl_disabled') !== undefined && pyBool(get('ssl_disabled')!)) || mode === 'DISABLED') return undefined;
+  const ca = get('ssl_ca') || undefined;
+  const cert = get('ssl_cert') || undefined;
+  const key = get('ssl_key') || undefined;
+  const verifyCertParam = get('ssl_verify_cert');
+  const identityParam = get('ssl_verify_identity') ?? get('ssl_check_hostname');
+  const wanted =
+    ca !== undefined ||
+    cert !== undefined ||
+    key !== undefined ||
+    (verifyCertParam !== undefined && pyBool(verifyCertParam)) ||
+    (identityParam !== undefined && pyBool(identityParam)) ||
+    (get('ssl') !== undefined && pyBool(get('ssl')!)) ||
+    (mode !== undefined && mode !== 'DISABLED');
+  if (!wanted) return undefined;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new DatabaseUrlError('ssl_cert and ssl_key go together: give both or neither', redacted);
+  }
+  let verifyCert = verifyCertParam !== undefined ? pyBool(verifyCertParam) : ca !== undefined;
+  let verifyIdentity = identityParam !== undefined ? pyBool(identityParam) : verifyCert && ca !== undefined;
+  if (mode === 'VERIFY_CA') verifyCert = true;
+  if (mode === 'VERIFY_IDENTITY') verifyCert = verifyIdentity = true;
+  // Asking for the host name check asks for the chain too (a name on an unverified certificate proves nothing).
+  if (verifyIdentity) verifyCert = true;
+  return { ca, cert, key, verifyCert, verifyIdentity, source };
+}
+
+/**
+ * libpq (through psycopg2): sslmode decides. disable: plain; require: encrypted, not verified (but
+ * verified as verify-ca when sslrootcert is given, as libpq does); verify-ca: the chain; verify-full:
+ * the chain and the host name. allow and prefer, which would fall back to plain text, are read as
+ * require. The CA is sslrootcert (`system`: the system's CAs), else ~/.postgresql/root.crt as for
+ * libpq. No sslmode but sslrootcert/sslcert: require.
+ */
+function postgresTls(params: ReadonlyMap<string, string>, redacted: string, home: string | undefined): DatabaseTls | undefined {
+  const source = [...params.entries()].map(([k, v]) => `${k}=${v}`).join('&');
+  let mode = params.get('sslmode');
+  if (mode !== undefined && !(POSTGRES_SSL_MODES as readonly string[]).includes(mode)) {
+    throw new DatabaseUrlError(`sslmode=${mode} is not allowed; allowed: ${POSTGRES_SSL_MODES.join(', ')}`, redacted);
+  }
+  if (mode === 'disable') return undefined;
+  const rootcert = params.get('sslrootcert') || undefined;
+  const cert = params.get('sslcert') || undefined;
+  const key = params.get('sslkey') || undefined;
+  if (mode === undefined) {
+    if (rootcert === undefined && cert === undefined && key === undefined) return undefined;
+    mode = 'require';
+  }
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new DatabaseUrlError('sslcert and sslkey go together: give both or neither', redacted);
+  }
+  const verifyCert = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && rootcert !== undefined);
+  const verifyIdentity = mode === 'verify-full';
+  let ca: string | undefined;
+  if (verifyCert) {
+    if (rootcert === 'system') ca = undefined;
+    else if (rootcert !== undefined) ca = rootcert;
+    else if (home) ca = `${home}/.postgresql/root.crt`;
+    else throw new DatabaseUrlError(`sslmode=${mode} needs sslrootcert (a CA file, or system)`, redacted);
+  }
+  return { ca, cert, key, verifyCert, verifyIdentity, source };
+}
+
 /** A URL hwstash cannot use; `reason` says why without repeating the URL. */
 export class DatabaseUrlError extends ConfigError {
   constructor(
@@ -92,7 +215,7 @@ function guard(options: DatabaseOptions): DatabaseOptions {
  * Translate a SQLAlchemy URL. Throws DatabaseUrlError (a ConfigError) naming the scheme and the
  * supported ones, or what else is wrong; messages show the URL with its password redacted.
  */
-export function parseDatabaseUrl(url: string): DatabaseOptions {
+export function parseDatabaseUrl(url: string, env: { HOME?: string | undefined } = process.env): DatabaseOptions {
   const redacted = redactSecretValue(url);
   const m = URL_PATTERN.exec(url);
   if (!m?.groups) {
@@ -128,6 +251,7 @@ export function parseDatabaseUrl(url: string): DatabaseOptions {
     password: g.password === undefined ? undefined : unquote(g.password),
     storage: undefined,
     dialectOptions: {},
+    tls: undefined,
     ignoredParameters: [],
     redacted,
   };
@@ -143,7 +267,11 @@ export function parseDatabaseUrl(url: string): DatabaseOptions {
 
   options.host = host;
   options.port = port;
+  const tlsKeys = dialect === 'mysql' ? MYSQL_TLS_KEYS : POSTGRES_TLS_KEYS;
+  const tlsParams = new Map(query.filter(([k]) => tlsKeys.has(k)));
+  options.tls = dialect === 'mysql' ? mysqlTls(tlsParams, redacted) : postgresTls(tlsParams, redacted, env.HOME);
   for (const [key, value] of query) {
+    if (tlsKeys.has(key)) continue;
     if (dialect === 'mysql' && key === 'unix_socket') options.dialectOptions.socketPath = value;
     else if (dialect === 'mysql' && key === 'charset') options.dialectOptions.charset = value;
     else if (dialect === 'postgres' && key === 'host') options.host = value;

@@ -83,8 +83,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('DEFAULT', 'pointer_model', { kind: 'choice', choices: POINTER_MODEL_OPTIONS, emptyIsNull: true }, 'usbtablet', 'Generic pointer device of guests (decides hw_pointer_model and hw_input_bus).'),
   opt('database', 'connection', STRING, null, "SQLAlchemy URL of Nova's cell database (mysql+pymysql://…, postgresql://…, sqlite:///…).", {
     secret: true,
-    defaultText: 'a SQLite file hwstash.sqlite in [hwstash] state_dir',
+    defaultText: 'none: required with configuration files (here or [hwstash] database_connection); the embedded defaults use a SQLite file hwstash.sqlite in [hwstash] state_dir',
   }),
+  opt('database', 'max_pool_size', { kind: 'int', min: 1 }, 5, "oslo.db: connections kept open to the cell database per process (hwstash's pool size)."),
+  opt('database', 'connection_recycle_time', { kind: 'int', min: 0 }, 3600, 'oslo.db: seconds after which a pooled connection is closed and replaced when next taken (before a proxy or the server drops it); 0 = never.'),
+  opt('database', 'max_retries', { kind: 'int', min: -1 }, 10, 'oslo.db: connection attempts at agent start-up before it gives up; -1 = retry for ever. Commands do not retry.'),
+  opt('database', 'retry_interval', { kind: 'int', min: 0 }, 10, 'oslo.db: seconds between those attempts (hwstash starts at half a second and doubles up to this).'),
+  opt('database', 'mysql_sql_mode', STRING, 'TRADITIONAL', "oslo.db: the sql_mode of every MySQL/MariaDB session, as Nova's; empty = the server's own."),
   opt('api_database', 'connection', STRING, '', "SQLAlchemy URL of Nova's API database: image-property set and revert update the instance's RequestSpec there, as nova-manage does (the scheduler reads it on the next move). Empty: they say it was not updated.", {
     secret: true,
   }),
@@ -119,9 +124,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('notifications', 'versioned_notifications_topics', { kind: 'list' }, ['versioned_notifications'], 'Topics of versioned notifications; the first one names hwstash\'s routing key.'),
 
   // ---- hwstash's own options ----
-  opt('hwstash', 'state_dir', NON_EMPTY, '/var/lib/hwstash', 'Directory for hwstash\'s own state (the SQLite database when no database is configured); relative paths are resolved against the working directory.'),
+  opt('hwstash', 'state_dir', NON_EMPTY, '/var/lib/hwstash', 'Directory for hwstash\'s own state (the embedded defaults\' SQLite database); relative paths are resolved against the working directory.'),
   opt('hwstash', 'osinfo_dir', NON_EMPTY, '/usr/share/osinfo', 'The osinfo-db directory (OSINFO_SYSTEM_DIR in the environment overrides it, as for libosinfo).'),
-  opt('hwstash', 'database_connection', STRING, '', 'SQLAlchemy URL; overrides [database] connection when set.', { secret: true }),
+  opt('hwstash', 'database_connection', STRING, '', "SQLAlchemy URL of Nova's cell database with hwstash's own account (`hwstash db grants` prints its statements); overrides [database] connection when set. A compute host's nova.conf has no [database] connection, so one of the two is required.", { secret: true }),
   opt('hwstash', 'schema', { kind: 'identifier' }, '', "Where hwstash's own tables live, never in Nova's schema (nova-manage db archive_deleted_rows fails on tables it does not know): on MySQL/MariaDB a database of that name on the cell database's server, on PostgreSQL a schema of that name in the cell database. Ignored for SQLite, which keeps them in the same file.", {
     defaultText: '<cell database>_hwstash on MySQL/MariaDB, hwstash on PostgreSQL',
   }),

@@ -186,9 +186,11 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
   };
 
   const db = firstSet(['hwstash', 'database_connection'], ['database', 'connection']);
-  const databaseConnection = db?.value ?? `sqlite:///${stateDir}/hwstash.sqlite`;
+  // The SQLite file in state_dir is the embedded defaults' database only: with files given and no
+  // database, it stays empty and whatever opens the database refuses (database-required.ts).
+  const databaseConnection = db?.value ?? (ctx.embedded ? `sqlite:///${stateDir}/hwstash.sqlite` : '');
   try {
-    parseDatabaseUrl(databaseConnection);
+    if (databaseConnection !== '') parseDatabaseUrl(databaseConnection);
   } catch (err) {
     if (!(err instanceof DatabaseUrlError) || !db?.origin) throw err;
     throw new ConfigError(`${describe(db.spec, db.origin)} = ${err.redacted} is not allowed; ${err.reason}`, details(db.spec, db.origin));
@@ -215,6 +217,13 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
     instancesPath: str('DEFAULT', 'instances_path'),
     instanceNameTemplate: str('DEFAULT', 'instance_name_template'),
     databaseConnection,
+    database: {
+      maxPoolSize: num('database', 'max_pool_size'),
+      connectionRecycleTime: num('database', 'connection_recycle_time'),
+      maxRetries: num('database', 'max_retries'),
+      retryInterval: num('database', 'retry_interval'),
+      mysqlSqlMode: str('database', 'mysql_sql_mode'),
+    },
     ownSchema: str('hwstash', 'schema'),
     novaRelease: str('hwstash', 'nova_release'),
     apiDatabaseConnection: str('api_database', 'connection'),

@@ -24,8 +24,24 @@ export interface Settings {
   /** [DEFAULT] instance_name_template: libvirt domain names (instance-%08x of instances.id). */
   instanceNameTemplate: string;
 
-  /** [database] connection, SQLAlchemy form (mysql+pymysql://…, postgresql://…, sqlite:///…). */
+  /**
+   * [hwstash] database_connection, else [database] connection, SQLAlchemy form (mysql+pymysql://…,
+   * postgresql://…, sqlite:///…); on the embedded defaults an SQLite file in state_dir. Empty when
+   * configuration files set neither: use requireDatabaseConnection() before opening it.
+   */
   databaseConnection: string;
+  /** oslo.db's [database] options, as Nova reads them. */
+  database: {
+    maxPoolSize: number;
+    /** Seconds; 0 = never recycle. */
+    connectionRecycleTime: number;
+    /** Attempts at agent start-up; -1 = for ever. */
+    maxRetries: number;
+    /** Seconds (the cap of the back-off). */
+    retryInterval: number;
+    /** Empty = the server's own. */
+    mysqlSqlMode: string;
+  };
   /** [hwstash] schema: where hwstash's own tables live; empty = derived from the cell database. */
   ownSchema: string;
   /** [api_database] connection: Nova's API database (RequestSpecs); empty when not configured. */

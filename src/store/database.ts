@@ -4,11 +4,15 @@
  * with a busy timeout (several processes share the file), bounded pools, and every statement
  * counted. A database that cannot be reached becomes a one-line DatabaseUnavailableError.
  */
+import fs from 'node:fs';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { Sequelize, type Options } from 'sequelize';
-import { parseDatabaseUrl, type DatabaseDialect, type DatabaseOptions } from '../config/database-url.js';
+import { ConfigError } from '../config/errors.js';
+import { parseDatabaseUrl, type DatabaseDialect, type DatabaseOptions, type DatabaseTls } from '../config/database-url.js';
 import { passwordsInUrl, redactText } from '../config/redact.js';
-import { DatabaseUnavailableError, InsufficientPrivilegeError, MissingTableError, errorChain, isPrivilegeError } from './errors.js';
+import { DatabaseTlsError, DatabaseUnavailableError, InsufficientPrivilegeError, MissingTableError, errorChain, isPrivilegeError } from './errors.js';
 import { QueryCounter } from './query-counter.js';
 import { ownSchema, ownSchemaName, type OwnSchema } from './own-schema.js';
 
@@ -22,6 +26,15 @@ export interface OpenDatabaseOptions {
   connectTimeoutMs?: number;
   /** [hwstash] schema: where hwstash's own tables live; empty or unset = the default for the dialect. */
   ownSchema?: string;
+  /** [database] connection_recycle_time: seconds after which a pooled connection is replaced; 0 = never. */
+  connectionRecycleSeconds?: number;
+  /** [database] mysql_sql_mode: set on every MySQL session; empty or unset = the server's. */
+  mysqlSqlMode?: string;
+}
+
+/** oslo.db's [database] options as openDatabase takes them. */
+export function databaseOpenOptions(d: { maxPoolSize: number; connectionRecycleTime: number; mysqlSqlMode: string }): OpenDatabaseOptions {
+  return { poolMax: d.maxPoolSize, connectionRecycleSeconds: d.connectionRecycleTime, mysqlSqlMode: d.mysqlSqlMode };
 }
 
 export interface Database {
@@ -97,12 +110,12 @@ function causeText(err: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   const code = e && typeof e === 'object' && 'code' in e ? String((e as { code?: unknown }).code ?? '') : '';
   // Sequelize wraps driver errors and repeats their class name: keep the reason.
-  const text = (message || code || 'unknown error').replace(/^(?:[A-Za-z]*Error: )+/, '');
+  const text = (message || code || 'unknown error').replace(/^(?:[A-Za-z]*Error(?: \[[A-Z0-9_]+\])?: )+/, '');
   // AggregateError (several addresses tried) has an empty message but a code.
   return text.split('\n')[0]!.trim();
 }
 
-function sequelizeOptions(o: DatabaseOptions, opts: OpenDatabaseOptions, counter: QueryCounter): Options {
+function sequelizeOptions(o: DatabaseOptions, opts: OpenDatabaseOptions, counter: QueryCounter, ssl: Record<string, unknown> | undefined, validate: (c: unknown) => boolean): Options {
   const logger = opts.logger;
   const base: Options = {
     dialect: o.dialect,
@@ -123,6 +136,7 @@ function sequelizeOptions(o: DatabaseOptions, opts: OpenDatabaseOptions, counter
   } else {
     dialectOptions['connectionTimeoutMillis'] = connectTimeout;
   }
+  if (ssl) dialectOptions['ssl'] = ssl;
   return {
     ...base,
     database: o.database,
@@ -133,8 +147,65 @@ function sequelizeOptions(o: DatabaseOptions, opts: OpenDatabaseOptions, counter
     dialectOptions,
     // Nova's datetimes are naive UTC: keep the MySQL session in UTC so NOW() and DATETIME agree.
     timezone: '+00:00',
-    pool: { max: opts.poolMax ?? 5, min: 0, idle: 10_000, acquire: 60_000, evict: 10_000 },
+    pool: { max: opts.poolMax ?? 5, min: 0, idle: 10_000, acquire: 60_000, evict: 10_000, validate },
   };
+}
+
+const TLS_FILES = { ca: 'ssl_ca', cert: 'ssl_cert', key: 'ssl_key' } as const;
+const PG_TLS_FILES = { ca: 'sslrootcert', cert: 'sslcert', key: 'sslkey' } as const;
+
+/**
+ * The driver's `ssl` option (mysql2 and pg take the same shape): the files read now, so a missing
+ * or unreadable one is a ConfigError naming the parameter and the file (never its content).
+ */
+function tlsOptions(t: DatabaseTls, dialect: DatabaseDialect, where: string): Record<string, unknown> {
+  const names = dialect === 'mysql' ? TLS_FILES : PG_TLS_FILES;
+  const read = (part: 'ca' | 'cert' | 'key', file: string | undefined): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+      throw new ConfigError(`TLS to the database at ${where}: cannot read ${names[part]} file ${file}: ${why}`, { section: 'database', option: 'connection' });
+    }
+  };
+  const ssl: Record<string, unknown> = { rejectUnauthorized: t.verifyCert };
+  const ca = read('ca', t.ca);
+  const cert = read('cert', t.cert);
+  const key = read('key', t.key);
+  if (ca) ssl['ca'] = ca;
+  if (cert) ssl['cert'] = cert;
+  if (key) ssl['key'] = key;
+  if (dialect === 'mysql') ssl['verifyIdentity'] = t.verifyIdentity;
+  else ssl['checkServerIdentity'] = t.verifyIdentity ? tls.checkServerIdentity : () => undefined;
+  // Keys are Buffers: keep them out of anything that prints the options.
+  Object.defineProperty(ssl, Symbol.for('nodejs.util.inspect.custom'), { value: () => '[TLS options]', enumerable: false });
+  Object.defineProperty(ssl, 'toJSON', { value: () => '[TLS options]', enumerable: false });
+  return ssl;
+}
+
+/** Driver codes and messages of a TLS handshake that failed, with what they mean for an operator. */
+const TLS_REASONS: ReadonlyArray<[RegExp, string]> = [
+  [/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|self[- ]signed certificate|unable to (?:verify|get local issuer)/i, "the server's certificate is not signed by the trusted CA"],
+  [/ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP does not match|does not match certificate's altnames/i, "the server's certificate does not name this host"],
+  [/CERT_HAS_EXPIRED|certificate has expired/i, "the server's certificate has expired"],
+  [/CERT_NOT_YET_VALID/i, "the server's certificate is not yet valid"],
+  [/HANDSHAKE_NO_SSL_SUPPORT|does not support secure connection|does not support SSL/i, 'the server does not offer TLS (hwstash never falls back to plain text)'],
+  [/ERR_SSL|SSL routines|alert|wrong version number|handshake failure|EPROTO/i, 'the TLS handshake failed'],
+];
+
+function tlsReason(err: unknown): string | undefined {
+  for (const e of errorChain(err)) {
+    const text = `${(e as { code?: unknown }).code ?? ''} ${e instanceof Error ? e.message : String(e)}`;
+    for (const [pattern, reason] of TLS_REASONS) if (pattern.test(text)) return reason;
+  }
+  return undefined;
+}
+
+/** Which CA a TLS failure was checked against, for the message. */
+function trustedBy(t: DatabaseTls): string {
+  if (!t.verifyCert) return 'not verifying the certificate';
+  return t.ca ? `CA file ${t.ca}` : "the system's CAs";
 }
 
 /**
@@ -166,10 +237,50 @@ export async function openDatabase(url: string, opts: OpenDatabaseOptions = {}):
   const where = describeWhere(parsed);
   const own = ownSchema(parsed.dialect, ownSchemaName(parsed.dialect, parsed.database, opts.ownSchema));
   const counter = new QueryCounter();
-  const sequelize = new Sequelize(sequelizeOptions(parsed, opts, counter));
+  const ssl = parsed.tls ? tlsOptions(parsed.tls, parsed.dialect, where) : undefined;
+  if (parsed.tls && !parsed.tls.verifyCert) {
+    opts.logger?.warn({ database: where, tls: parsed.tls.source }, "TLS without verifying the server's certificate (give a CA to verify it)");
+  }
+  // connection_recycle_time: a connection older than this is dropped when next taken from the pool.
+  const born = new WeakMap<object, number>();
+  const recycleMs = (opts.connectionRecycleSeconds ?? 0) * 1000;
+  let sequelize: Sequelize;
+  const validate = (conn: unknown): boolean => {
+    const cm = sequelize.connectionManager as unknown as { validate?: (c: unknown) => boolean };
+    if (cm.validate && !cm.validate(conn)) return false;
+    const at = conn && typeof conn === 'object' ? born.get(conn) : undefined;
+    return !(recycleMs > 0 && at !== undefined && Date.now() - at >= recycleMs);
+  };
+  sequelize = new Sequelize(sequelizeOptions(parsed, opts, counter, ssl, validate));
+  const sqlMode = opts.mysqlSqlMode ?? '';
+  sequelize.addHook('afterConnect', async (conn: unknown) => {
+    if (conn && typeof conn === 'object') born.set(conn, Date.now());
+    if (parsed.dialect === 'mysql' && parsed.tls?.verifyIdentity && parsed.host && isIP(parsed.host)) {
+      // mysql2 passes no servername for an IP address host; Node then checks the certificate
+      // against the socket's host. Checked here once more against the address itself (a resumed
+      // TLS session carries no certificate: its first handshake was checked).
+      const socket = (conn as { stream?: tls.TLSSocket }).stream;
+      const cert = socket?.isSessionReused?.() ? undefined : socket?.getPeerCertificate?.();
+      const bad = cert && Object.keys(cert).length > 0 ? tls.checkServerIdentity(parsed.host, cert) : undefined;
+      if (bad) {
+        (conn as { destroy?: () => void }).destroy?.();
+        throw Object.assign(new Error(bad.message), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+      }
+    }
+    if (parsed.dialect === 'mysql' && sqlMode !== '') {
+      const c = conn as { query: (sql: string, values: unknown[], cb: (err: Error | null) => void) => void };
+      await new Promise<void>((resolve, reject) => c.query('SET SESSION sql_mode = ?', [sqlMode], (err) => (err ? reject(err) : resolve())));
+    }
+  });
   if (parsed.dialect === 'sqlite') setSqliteBusyTimeout(sequelize, opts.busyTimeoutMs ?? 10_000);
 
-  const unavailable = (err: unknown) => new DatabaseUnavailableError(where, redactText(causeText(err), secrets));
+  const unavailable = (err: unknown) => {
+    const reason = parsed.tls ? tlsReason(err) : undefined;
+    if (reason && parsed.tls) {
+      return new DatabaseTlsError(where, `${reason} (${trustedBy(parsed.tls)}; ${redactText(causeText(err), secrets)})`);
+    }
+    return new DatabaseUnavailableError(where, redactText(causeText(err), secrets));
+  };
   const db: Database = {
     sequelize,
     dialect: parsed.dialect,

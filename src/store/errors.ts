@@ -16,6 +16,15 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** The TLS connection to the database failed: which host, against which CA, why. Never retried in plain text. */
+export class DatabaseTlsError extends DatabaseUnavailableError {
+  constructor(where: string, reason: string) {
+    super(where, reason);
+    this.message = `TLS to the database at ${where} failed: ${reason}`;
+    this.name = 'DatabaseTlsError';
+  }
+}
+
 /** The database account lacks a privilege hwstash needs (MySQL 1044/1142/1227, PostgreSQL 42501). */
 export class InsufficientPrivilegeError extends Error {
   constructor(

@@ -135,7 +135,8 @@ describe("Nova's defaults and hwstash's derived values", () => {
       shutdownTimeout: 20,
       publishNotifications: true,
     });
-    expect(settings.databaseConnection).toBe('sqlite:////var/lib/hwstash/hwstash.sqlite');
+    // Files given, no database: none (whatever opens the database refuses; test/cli/no-database.test.ts).
+    expect(settings.databaseConnection).toBe('');
   });
 
   test.each([
@@ -155,13 +156,11 @@ describe("Nova's defaults and hwstash's derived values", () => {
     ).toBe('test:///default');
   });
 
-  test('database: [hwstash] database_connection, else [database] connection, else SQLite in state_dir', () => {
+  test('database: [hwstash] database_connection, else [database] connection, else none (SQLite in state_dir only on the embedded defaults)', () => {
     const nova = '[database]\nconnection = mysql+pymysql://nova@db/nova\n';
     expect(load([['n.conf', nova]]).settings.databaseConnection).toBe('mysql+pymysql://nova@db/nova');
     expect(load([['n.conf', nova + '[hwstash]\ndatabase_connection = sqlite:////tmp/x.db\n']]).settings.databaseConnection).toBe('sqlite:////tmp/x.db');
-    expect(load([['n.conf', '[hwstash]\nstate_dir = rel/state\n']]).settings.databaseConnection).toBe(
-      `sqlite:///${path.join(tmp.dir, 'rel/state')}/hwstash.sqlite`,
-    );
+    expect(load([['n.conf', '[hwstash]\nstate_dir = rel/state\n']]).settings.databaseConnection).toBe('');
   });
 
   test('bus: [hwstash] transport_url, else the notification transport, else [DEFAULT] transport_url', () => {
