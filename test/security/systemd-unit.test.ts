@@ -1,8 +1,8 @@
 /**
- * The shipped unit's hardening as systemd itself rates it (`systemd-analyze security`, offline:
+ * The shipped units' hardening as systemd itself rates it (`systemd-analyze security`, offline:
  * no systemd needed as PID 1). systemd's scale, from its source (analyze-security.c): exposure
  * 0.0 PERFECT, below 1.0 SAFE, below 5.0 OK, below 7.5 MEDIUM, below 9.0 EXPOSED, below 10.0
- * UNSAFE, 10.0 DANGEROUS. The unit must rate OK or better.
+ * UNSAFE, 10.0 DANGEROUS. Each unit must rate OK or better.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,9 +15,9 @@ const run = promisify(execFile);
 const UNIT = path.join(REPO, 'systemd/hwstash-agent.service');
 const GOOD_ENOUGH = ['PERFECT', 'SAFE', 'OK'];
 
-test('systemd-analyze security rates the agent unit OK or better', async () => {
+test.each(['hwstash-agent.service', 'hwstash-reconcile.service'])('systemd-analyze security rates %s OK or better', async (name) => {
   // Its exit status is the exposure level when over a threshold; the output is what matters.
-  const out = await run('systemd-analyze', ['security', '--offline=true', '--no-pager', UNIT], { timeout: 60_000 }).catch(
+  const out = await run('systemd-analyze', ['security', '--offline=true', '--no-pager', path.join(REPO, 'systemd', name)], { timeout: 60_000 }).catch(
     (err: { stdout?: string; code?: unknown; message: string }) => {
       if (err.code === 'ENOENT') throw new Error('systemd-analyze is not installed (Debian package systemd): the unit cannot be rated');
       return { stdout: err.stdout ?? '', stderr: '' };
@@ -35,7 +35,7 @@ test('systemd-analyze security rates the agent unit OK or better', async () => {
     .filter((l) => l.startsWith('✗'))
     .map((l) => l.replace(/^✗\s+(\S+)\s.*?(\d+\.\d+)\s*$/, '$1 $2'));
   console.log(`SECURITY systemd unit: ${line!.replace(/^→\s*/, '').trim()}; not restricted: ${allowed.join(', ')}`);
-  expect(unit).toBe('hwstash-agent.service');
+  expect(unit).toBe(name);
   expect(GOOD_ENOUGH).toContain(rating);
   expect(Number(exposure)).toBeLessThan(5);
 }, 60_000);
