@@ -40,6 +40,25 @@ export interface HypervisorOptions {
 /** Per-domain calls issued at once while listing: the libuv pool is shared with the rest. */
 const PARALLEL = 4;
 
+/**
+ * Domain handles in use by calls in flight. The binding frees a handle's virDomainPtr when its
+ * JavaScript object is collected, and its async workers do not keep that object alive: a handle
+ * referenced by nothing but a pending call can be collected, and freed, while libvirt still uses
+ * it on a worker thread (seen as a segfault in virDomainCreate under Node.js 24, whose collector
+ * got there first). Every handle is held here until the calls that use it have settled.
+ */
+const inUse = new Set<Domain>();
+
+async function withDomain<T>(b: Binding, uuid: string, fn: (d: Domain) => Promise<T>): Promise<T> {
+  const d = await b.domainLookupByUUIDString(uuid);
+  inUse.add(d);
+  try {
+    return await fn(d);
+  } finally {
+    inUse.delete(d);
+  }
+}
+
 export class Hypervisor {
   private readonly capabilityCache = new Map<string, Promise<string>>();
 
@@ -84,10 +103,7 @@ export class Hypervisor {
   async domain(uuid: string): Promise<DomainSummary | null> {
     const id = checkUuid('domain', uuid);
     return nullWhenMissing(
-      this.conn.run('domain', 'retry', async (b) => {
-        const d = await b.domainLookupByUUIDString(id);
-        return summarise(d, async (u) => (await transientUuids(b)).has(u));
-      }),
+      this.conn.run('domain', 'retry', (b) => withDomain(b, id, (d) => summarise(d, async (u) => (await transientUuids(b)).has(u)))),
     );
   }
 
@@ -99,13 +115,14 @@ export class Hypervisor {
   async persistentXml(uuid: string): Promise<string | null> {
     const id = checkUuid('persistentXml', uuid);
     return nullWhenMissing(
-      this.conn.run('persistentXml', 'retry', async (b) => {
-        const d = await b.domainLookupByUUIDString(id);
-        const info = await d.getInfo();
-        // Only persistent domains exist while shut off.
-        if (info.state !== DomainState.SHUTOFF && (await transientUuids(b)).has(id)) return null;
-        return d.getXMLDesc(XmlFlags.INACTIVE | XmlFlags.SECURE);
-      }),
+      this.conn.run('persistentXml', 'retry', (b) =>
+        withDomain(b, id, async (d) => {
+          const info = await d.getInfo();
+          // Only persistent domains exist while shut off.
+          if (info.state !== DomainState.SHUTOFF && (await transientUuids(b)).has(id)) return null;
+          return d.getXMLDesc(XmlFlags.INACTIVE | XmlFlags.SECURE);
+        }),
+      ),
     );
   }
 
@@ -113,13 +130,14 @@ export class Hypervisor {
   async liveXml(uuid: string): Promise<string | null> {
     const id = checkUuid('liveXml', uuid);
     return nullWhenMissing(
-      this.conn.run('liveXml', 'retry', async (b) => {
-        const d = await b.domainLookupByUUIDString(id);
-        const xml = await d.getXMLDesc(XmlFlags.NONE);
-        // For an inactive domain libvirt returns its definition; only an active one has an id.
-        // Reading the id from the same document avoids racing a separate state query.
-        return isActiveDomainXml(xml) ? xml : null;
-      }),
+      this.conn.run('liveXml', 'retry', (b) =>
+        withDomain(b, id, async (d) => {
+          const xml = await d.getXMLDesc(XmlFlags.NONE);
+          // For an inactive domain libvirt returns its definition; only an active one has an id.
+          // Reading the id from the same document avoids racing a separate state query.
+          return isActiveDomainXml(xml) ? xml : null;
+        }),
+      ),
     );
   }
 
@@ -135,36 +153,33 @@ export class Hypervisor {
 
   async start(uuid: string): Promise<void> {
     const id = checkUuid('start', uuid);
-    await this.conn.run('start', 'report', async (b) => {
-      await b.domainCreate(await b.domainLookupByUUIDString(id));
-    });
+    await this.conn.run('start', 'report', (b) => withDomain(b, id, (d) => b.domainCreate(d)));
   }
 
   /** Hard stop. A domain that is already shut off is left as it is, without an error. */
   async destroy(uuid: string): Promise<void> {
     const id = checkUuid('destroy', uuid);
     // Safe to repeat after a lost connection: a destroy that did happen leaves it shut off.
-    await this.conn.run('destroy', 'retry', async (b) => {
-      const d = await b.domainLookupByUUIDString(id);
-      if ((await d.getInfo()).state === DomainState.SHUTOFF) return;
-      try {
-        await b.domainDestroy(d);
-      } catch (e) {
-        // It may have stopped on its own between the state query and the destroy.
-        if (classifyLibvirtMessage(messageOf(e)) === 'invalid' && (await d.getInfo()).state === DomainState.SHUTOFF) {
-          return;
+    await this.conn.run('destroy', 'retry', (b) =>
+      withDomain(b, id, async (d) => {
+        if ((await d.getInfo()).state === DomainState.SHUTOFF) return;
+        try {
+          await b.domainDestroy(d);
+        } catch (e) {
+          // It may have stopped on its own between the state query and the destroy.
+          if (classifyLibvirtMessage(messageOf(e)) === 'invalid' && (await d.getInfo()).state === DomainState.SHUTOFF) {
+            return;
+          }
+          throw e;
         }
-        throw e;
-      }
-    });
+      }),
+    );
   }
 
   /** Removes the persistent definition; a running domain keeps running as a transient one. */
   async undefine(uuid: string): Promise<void> {
     const id = checkUuid('undefine', uuid);
-    await this.conn.run('undefine', 'report', async (b) => {
-      await b.domainUndefine(await b.domainLookupByUUIDString(id));
-    });
+    await this.conn.run('undefine', 'report', (b) => withDomain(b, id, (d) => b.domainUndefine(d)));
   }
 
   /** The host capabilities XML (virConnectGetCapabilities), cached. */
