@@ -208,7 +208,7 @@ export class EventHandlers {
   }
 
   /** hwstash's own notifications are best-effort: the effect is already committed. */
-  async notify(eventType: string, payloadName: string, data: Record<string, unknown>, log: Logger): Promise<void> {
+  private async notify(eventType: string, payloadName: string, data: Record<string, unknown>, log: Logger): Promise<void> {
     const publisher = this.deps.publisher;
     if (!publisher) return;
     try {

@@ -23,7 +23,8 @@
  * other mismatch (a queue that is not durable…) is refused with the same command: setting up
  * fails and is retried, and /healthz says bus false.
  */
-import type { Channel, ChannelModel, ConfirmChannel, Options } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
+import { amqpCode, withThrowawayChannel } from './topology.js';
 
 export interface QueueSpec {
   quorum: boolean;
@@ -62,11 +63,6 @@ function assertOptions(spec: QueueSpec): Options.AssertQueue {
   return { durable: true, autoDelete: false, exclusive: false, arguments: queueArguments(spec) };
 }
 
-function amqpCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
 /** "inequivalent arg 'x-queue-type' for queue 'q' in vhost '/': received 'quorum' but current is 'classic'" */
 export function parseInequivalent(message: string): { arg: string; received: string; current: string } | null {
   const m = /inequivalent arg '([^']+)'.*?received (?:the value )?'?([^' "]*)'?.*?current is (?:the value )?'?([^' "]*)'?/s.exec(message);
@@ -76,23 +72,10 @@ export function parseInequivalent(message: string): { arg: string; received: str
   return { arg: m[1]!, received: norm(m[2]!), current: norm(m[3]!) };
 }
 
-async function onThrowaway<T>(model: ChannelModel, fn: (ch: Channel) => Promise<T>): Promise<T> {
-  const ch = await model.createChannel();
-  let closed = false;
-  ch.on('error', () => undefined);
-  ch.on('close', () => {
-    closed = true;
-  });
-  try {
-    return await fn(ch);
-  } finally {
-    if (!closed) await ch.close().catch(() => undefined);
-  }
-}
 
 async function tryAssert(model: ChannelModel, queue: string, spec: QueueSpec): Promise<{ ok: true } | { ok: false; message: string }> {
   try {
-    await onThrowaway(model, (ch) => ch.assertQueue(queue, assertOptions(spec)));
+    await withThrowawayChannel(model, (ch) => ch.assertQueue(queue, assertOptions(spec)));
     return { ok: true };
   } catch (err) {
     if (amqpCode(err) !== 406) throw err;
@@ -102,7 +85,7 @@ async function tryAssert(model: ChannelModel, queue: string, spec: QueueSpec): P
 
 async function exists(model: ChannelModel, queue: string): Promise<boolean> {
   try {
-    await onThrowaway(model, (ch) => ch.checkQueue(queue));
+    await withThrowawayChannel(model, (ch) => ch.checkQueue(queue));
     return true;
   } catch (err) {
     if (amqpCode(err) === 404) return false;
@@ -111,13 +94,13 @@ async function exists(model: ChannelModel, queue: string): Promise<boolean> {
 }
 
 async function bindAll(model: ChannelModel, queue: string, b: Binding): Promise<void> {
-  await onThrowaway(model, async (ch) => {
+  await withThrowawayChannel(model, async (ch) => {
     for (const key of b.routingKeys) await ch.bindQueue(queue, b.exchange, key);
   });
 }
 
 async function unbindAll(model: ChannelModel, queue: string, b: Binding): Promise<void> {
-  await onThrowaway(model, async (ch) => {
+  await withThrowawayChannel(model, async (ch) => {
     for (const key of b.routingKeys) await ch.unbindQueue(queue, b.exchange, key);
   });
 }
@@ -164,13 +147,13 @@ export async function moveMessages(model: ChannelModel, from: string, to: string
  */
 async function deleteIfEmpty(model: ChannelModel, queue: string, quorum = false): Promise<boolean> {
   if (quorum) {
-    const { messageCount } = await onThrowaway(model, (ch) => ch.checkQueue(queue));
+    const { messageCount } = await withThrowawayChannel(model, (ch) => ch.checkQueue(queue));
     if (messageCount > 0) return false;
-    await onThrowaway(model, (ch) => ch.deleteQueue(queue));
+    await withThrowawayChannel(model, (ch) => ch.deleteQueue(queue));
     return true;
   }
   try {
-    await onThrowaway(model, (ch) => ch.deleteQueue(queue, { ifEmpty: true }));
+    await withThrowawayChannel(model, (ch) => ch.deleteQueue(queue, { ifEmpty: true }));
     return true;
   } catch (err) {
     if (amqpCode(err) === 406) return false; // not empty: a message arrived meanwhile
@@ -221,7 +204,7 @@ export async function declareOwnQueue(model: ChannelModel, queue: string, spec: 
         throw new Error(`queue ${queue} exists with other arguments (${what}); hwstash does not consume from it. ${fix}`);
       }
       notices.push({ level: 'warn', message: `queue ${queue} exists with other arguments (${what}); hwstash uses it as it is. ${fix}` });
-      await onThrowaway(model, (ch) => ch.checkQueue(queue));
+      await withThrowawayChannel(model, (ch) => ch.checkQueue(queue));
     }
   }
   if (binding) await bindAll(model, queue, binding);
@@ -240,5 +223,5 @@ export async function declareOwnQueue(model: ChannelModel, queue: string, spec: 
 }
 
 async function assertOrThrow(model: ChannelModel, queue: string, spec: QueueSpec): Promise<void> {
-  await onThrowaway(model, (ch) => ch.assertQueue(queue, assertOptions(spec)));
+  await withThrowawayChannel(model, (ch) => ch.assertQueue(queue, assertOptions(spec)));
 }

@@ -10,7 +10,7 @@
  *
  * hwstash's own queue and its dead-letter queue are durable; Nova's queues are never used.
  */
-import type { ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 
 export interface ExchangeSpec {
   name: string;
@@ -58,12 +58,14 @@ export function validateRoutingKey(key: string): string {
   return key;
 }
 
-function amqpCode(err: unknown): number | undefined {
+/** The AMQP reply code of a channel error (404 not found, 406 precondition failed), if any. */
+export function amqpCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
 
-async function withThrowawayChannel<T>(model: ChannelModel, fn: (ch: Awaited<ReturnType<ChannelModel['createChannel']>>) => Promise<T>): Promise<T> {
+/** A channel for one operation that may fail and close it (a passive check, a mismatched declare). */
+export async function withThrowawayChannel<T>(model: ChannelModel, fn: (ch: Channel) => Promise<T>): Promise<T> {
   const ch = await model.createChannel();
   let closed = false;
   ch.on('error', () => undefined); // the failed passive check closes the channel; that is expected

@@ -5,7 +5,7 @@
 import { QueryTypes, type Transaction } from 'sequelize';
 import type { Source } from '../core/resolve.js';
 import type { Database } from './database.js';
-import { isoFromNaiveUtc, naiveUtc } from './timestamps.js';
+import { isoFromNaiveUtc, naiveUtc, naiveUtcText } from './timestamps.js';
 
 export const HISTORY_TABLE = 'hwstash_property_history';
 
@@ -88,12 +88,6 @@ export async function appendHistory(
   });
 }
 
-function timeText(db: Database): string {
-  // Read the naive UTC column as text, so no driver shifts it by the process's time zone.
-  if (db.dialect === 'mysql') return "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f')";
-  if (db.dialect === 'postgres') return "to_char(created_at, 'YYYY-MM-DD HH24:MI:SS.US')";
-  return 'created_at';
-}
 
 const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
 
@@ -104,7 +98,7 @@ export interface ListHistoryOptions {
 function historyColumns(db: Database): string {
   return (
     'id, instance_uuid, property, old_value, old_present, new_value, new_present, source, value_source, actor, reason, ' +
-    `${timeText(db)} AS time`
+    `${naiveUtcText(db.dialect, 'created_at')} AS time`
   );
 }
 

@@ -10,7 +10,7 @@ import type { Database } from './database.js';
 import { numberOrNull, textOrNull } from './row.js';
 import { quote, select } from './sql.js';
 import type { SysmetaRow } from './sysmeta.js';
-import { isoFromNaiveUtc } from './timestamps.js';
+import { isoFromNaiveUtc, naiveUtcText } from './timestamps.js';
 
 const PROPERTY_KEYS = PROPERTIES.map((p) => p.key);
 
@@ -115,12 +115,7 @@ export async function putPropertyRow(
 export async function lastRebuilds(db: Database, uuids: readonly string[], transaction?: Transaction): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (uuids.length === 0) return out;
-  const time =
-    db.dialect === 'mysql'
-      ? "DATE_FORMAT(MAX(start_time), '%Y-%m-%d %H:%i:%s.%f')"
-      : db.dialect === 'postgres'
-        ? "to_char(MAX(start_time), 'YYYY-MM-DD HH24:MI:SS.US')"
-        : 'MAX(start_time)';
+  const time = naiveUtcText(db.dialect, 'MAX(start_time)');
   const rows = await select(
     db,
     `SELECT instance_uuid, ${time} AS at FROM instance_actions WHERE instance_uuid IN (:uuids) AND action = 'rebuild' GROUP BY instance_uuid`,

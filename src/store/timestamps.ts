@@ -26,3 +26,13 @@ export function isoFromNaiveUtc(value: unknown): string | null {
   const ms = m[7] ? Number(m[7].padEnd(6, '0').slice(0, 3)) : 0;
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, ms)).toISOString();
 }
+
+/**
+ * A naive UTC datetime column (or expression) read as text, so no driver shifts it by the
+ * process's time zone; isoFromNaiveUtc reads the result.
+ */
+export function naiveUtcText(dialect: 'mysql' | 'postgres' | 'sqlite', expr: string): string {
+  if (dialect === 'mysql') return `DATE_FORMAT(${expr}, '%Y-%m-%d %H:%i:%s.%f')`;
+  if (dialect === 'postgres') return `to_char(${expr}, 'YYYY-MM-DD HH24:MI:SS.US')`;
+  return expr;
+}
