@@ -5,6 +5,8 @@
  * - resident memory (VmRSS) after 10,000 events, and again after 10,000 more: the slope says
  *   whether it grows (goal ≤ 80 MiB, no growth);
  * baseline: a bare Node.js process idling, measured the same way in the same run.
+ * The agent runs twice: with the environment its systemd unit sets (what a host runs, e.g. the
+ * young generation's size in NODE_OPTIONS) and with none of it, so each tuning shows its worth.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -47,7 +49,31 @@ async function until(what: string, timeoutMs: number, fn: () => Promise<boolean>
 const eventsDone = (metrics: string | null): number =>
   [...(metrics ?? '').matchAll(/^hwstash_events_total\{event_type="instance\.create\.end",outcome="done"\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
 
+/** `Environment=` of the agent's systemd unit: the process settings a host runs it with. */
+export function unitEnvironment(unitText: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of unitText.split('\n')) {
+    // Environment=K=V or Environment="K=V W" (one assignment per line in hwstash's units).
+    const m = /^Environment="?(\w+)=(.*?)"?$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+const AGENT_UNIT = path.join(REPO, 'systemd/hwstash-agent.service');
+
 export async function benchFootprint(instances = 1000, events = 10_000): Promise<BenchResult[]> {
+  const shipped = unitEnvironment(fs.readFileSync(AGENT_UNIT, 'utf8'));
+  console.log(`agent as shipped: ${Object.entries(shipped).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const asShipped = await measureAgent(instances, events, shipped, 'as shipped');
+  const plain = await measureAgent(instances, events, {}, 'without the unit\'s environment');
+  return [
+    ...asShipped,
+    ...plain,
+  ];
+}
+
+async function measureAgent(instances: number, events: number, unitEnv: Record<string, string>, label: string): Promise<BenchResult[]> {
   const id = randomBytes(4).toString('hex');
   const host = `footprint-${id}`;
   const names = { exchange: `nova-footprint-${id}`, queue: `hwstash-footprint-${id}` };
@@ -84,7 +110,9 @@ export async function benchFootprint(instances = 1000, events = 10_000): Promise
 
     const started = performance.now();
     const nodeFlags = (process.env['HWSTASH_BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-    agent = spawn(process.execPath, [...nodeFlags, path.join(REPO, 'bin/hwstash.js'), '--config-file', conf, 'agent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const env = { ...process.env, ...unitEnv };
+    if (!('NODE_OPTIONS' in unitEnv)) delete env['NODE_OPTIONS'];
+    agent = spawn(process.execPath, [...nodeFlags, path.join(REPO, 'bin/hwstash.js'), '--config-file', conf, 'agent'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     await until('READY', 120_000, async () => (await get(`http://127.0.0.1:${port}/healthz`))?.includes('"reconciled":true') ?? false);
     const readyMs = performance.now() - started;
     const afterReconcile = rssMiB(agent.pid!);
@@ -92,16 +120,18 @@ export async function benchFootprint(instances = 1000, events = 10_000): Promise
     const pub = await model.createConfirmChannel();
     const round = async (n: number) => {
       const before = eventsDone(await get(`http://127.0.0.1:${port}/metrics`));
+      const t0 = performance.now();
       await publishAll(pub, names.exchange, Array.from({ length: n }, (_, i) => createEvent(uuids[i % uuids.length]!, host)));
       await until('the events', 600_000, async () => eventsDone(await get(`http://127.0.0.1:${port}/metrics`)) >= before + n);
       await waitQueueEmpty(model, names.queue);
+      const perSecond = (n / (performance.now() - t0)) * 1000;
       await new Promise((r) => setTimeout(r, 1000));
       const heap = /^hwstash_nodejs_heap_size_used_bytes (\d+)/m.exec((await get(`http://127.0.0.1:${port}/metrics`)) ?? '')?.[1];
       if (process.env['HWSTASH_BENCH_VERBOSE']) console.error(`rss ${rssMiB(agent!.pid!).toFixed(1)} MiB, heap used ${(Number(heap) / 1048576).toFixed(1)} MiB`);
-      return rssMiB(agent!.pid!);
+      return { rss: rssMiB(agent!.pid!), perSecond };
     };
-    const first = await round(events);
-    const second = await round(events);
+    const { rss: first, perSecond } = await round(events);
+    const { rss: second } = await round(events);
     await pub.close();
     await setup.deleteExchange(names.exchange);
     await setup.deleteQueue(names.queue).catch(() => undefined);
@@ -113,11 +143,12 @@ export async function benchFootprint(instances = 1000, events = 10_000): Promise
     const baseline = rssMiB(bare.pid!);
     const r1 = (v: number) => Math.round(v * 10) / 10;
     return [
-      { name: `agent start → READY (reconciled ${instances} instances)`, value: Math.round(readyMs), unit: 'ms' },
-      { name: 'agent RSS after the start-up reconcile', value: r1(afterReconcile), unit: 'MiB', baseline: r1(baseline), ratio: afterReconcile / baseline },
-      { name: `agent RSS after ${events} events (goal ≤ 80 MiB)`, value: r1(first), unit: 'MiB', baseline: r1(baseline), ratio: first / baseline },
-      { name: `agent RSS after ${2 * events} events`, value: r1(second), unit: 'MiB', baseline: r1(baseline), ratio: second / baseline },
-      { name: `agent RSS slope over the second ${events} events (goal: no growth)`, value: r1(((second - first) / events) * 10_000), unit: 'MiB per 10,000 events' },
+      { name: `${label}: agent start → READY (reconciled ${instances} instances)`, value: Math.round(readyMs), unit: 'ms' },
+      { name: `${label}: events handled (first ${events})`, value: Math.round(perSecond), unit: 'events/s' },
+      { name: `${label}: agent RSS after the start-up reconcile`, value: r1(afterReconcile), unit: 'MiB', baseline: r1(baseline), ratio: afterReconcile / baseline },
+      { name: `${label}: agent RSS after ${events} events (goal ≤ 80 MiB)`, value: r1(first), unit: 'MiB', baseline: r1(baseline), ratio: first / baseline },
+      { name: `${label}: agent RSS after ${2 * events} events`, value: r1(second), unit: 'MiB', baseline: r1(baseline), ratio: second / baseline },
+      { name: `${label}: agent RSS slope over the second ${events} events (goal: no growth)`, value: r1(((second - first) / events) * 10_000), unit: 'MiB per 10,000 events' },
     ];
   } finally {
     agent?.kill('SIGTERM');
