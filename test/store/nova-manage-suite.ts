@@ -22,58 +22,35 @@ import { migrate } from '../../src/store/migrations/index.js';
 import { ownSchema } from '../../src/store/own-schema.js';
 import { stashBatch } from '../../src/store/stash.js';
 import { configText, run } from '../cli/helpers.js';
-import { createTestDatabase, type TestDatabase, type TestDialect } from './databases.js';
+import type { TestDatabase, TestDialect } from './databases.js';
+import { createNovaCell, type NovaCell } from './nova-cell.js';
 import { KVM_X86 } from './fixtures.js';
 import type { NovaRelease } from './nova-releases.js';
 
 const HOST = 'compute-archive';
 
-function novaConf(cellUrl: string, apiUrl: string): string {
-  return [
-    '[DEFAULT]',
-    'transport_url = rabbit://guest:guest@127.0.0.1:5672/',
-    '[database]',
-    `connection = ${cellUrl}`,
-    '[api_database]',
-    `connection = ${apiUrl}`,
-    '',
-  ].join('\n');
-}
-
 export function novaManageSuite(makeNova: () => NovaRelease, dialect: Exclude<TestDialect, 'sqlite'>): void {
   describe(`Nova ${dialect} housekeeping with hwstash installed`, () => {
     let nova: NovaRelease;
+    let novaCell: NovaCell;
     let cell: TestDatabase;
-    let api: TestDatabase;
     let store: Store;
     let dir: string;
     let conf: string;
     let hwConf: string;
     /** PostgreSQL only: a cell database without hwstash, and its nova.conf. */
+    let twinCell: NovaCell | undefined;
     let twin: TestDatabase | undefined;
-    let twinApi: TestDatabase | undefined;
     let twinConf = '';
 
     beforeAll(async () => {
       nova = makeNova();
-      cell = await createTestDatabase(dialect);
-      api = await createTestDatabase(dialect);
-      conf = novaConf(cell.url, api.url);
-      for (const args of [['api_db', 'sync'], ['db', 'sync']]) {
-        const ran = await nova.manage(conf, args);
-        if (ran.code !== 0) throw new Error(`nova-manage ${args.join(' ')}: ${ran.code} ${ran.stderr.slice(-2000)}`);
-      }
-      const mapped = await nova.manage(conf, ['cell_v2', 'create_cell', '--name', 'cell1']);
-      if (mapped.code !== 0) throw new Error(`nova-manage cell_v2 create_cell: ${mapped.code} ${mapped.stderr.slice(-2000)}`);
+      novaCell = await createNovaCell(nova, dialect);
+      ({ cell, conf } = novaCell);
       if (dialect === 'postgres') {
         // Its own API database: --all-cells follows the API database's cell mappings.
-        twin = await createTestDatabase(dialect);
-        twinApi = await createTestDatabase(dialect);
-        twinConf = novaConf(twin.url, twinApi.url);
-        for (const args of [['api_db', 'sync'], ['db', 'sync'], ['cell_v2', 'create_cell', '--name', 'cell1']]) {
-          const ran = await nova.manage(twinConf, args);
-          if (ran.code !== 0) throw new Error(`nova-manage ${args.join(' ')} (twin): ${ran.code} ${ran.stderr.slice(-2000)}`);
-        }
+        twinCell = await createNovaCell(nova, dialect);
+        ({ cell: twin, conf: twinConf } = twinCell);
       }
       store = await Store.open(cell.url);
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-archive-'));
@@ -83,10 +60,8 @@ export function novaManageSuite(makeNova: () => NovaRelease, dialect: Exclude<Te
 
     afterAll(async () => {
       await store?.close();
-      await cell?.drop();
-      await api?.drop();
-      await twin?.drop();
-      await twinApi?.drop();
+      await novaCell?.drop();
+      await twinCell?.drop();
       nova?.cleanup();
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });

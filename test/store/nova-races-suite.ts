@@ -21,7 +21,8 @@ import { openDatabase, type Database } from '../../src/store/database.js';
 import { requestSpecImageProperties } from '../../src/store/request-spec.js';
 import { insertInstances } from '../../src/store/seed.js';
 import { configText, run } from '../cli/helpers.js';
-import { createTestDatabase, type TestDatabase, type TestDialect } from './databases.js';
+import type { TestDatabase, TestDialect } from './databases.js';
+import { createNovaCell, type NovaCell } from './nova-cell.js';
 import { KVM_X86 } from './fixtures.js';
 import type { NovaRelease } from './nova-releases.js';
 
@@ -32,6 +33,7 @@ const IMAGE = { image_min_ram: '0', image_min_disk: '1', image_disk_format: 'qco
 export function novaRacesSuite(makeNova: () => NovaRelease, dialect: Exclude<TestDialect, 'sqlite'>): void {
   describe(`the stash against Nova's own saves (Nova ${dialect})`, () => {
     let nova: NovaRelease;
+    let novaCell: NovaCell;
     let cell: TestDatabase;
     let api: TestDatabase;
     let store: Store;
@@ -42,13 +44,8 @@ export function novaRacesSuite(makeNova: () => NovaRelease, dialect: Exclude<Tes
 
     beforeAll(async () => {
       nova = makeNova();
-      cell = await createTestDatabase(dialect);
-      api = await createTestDatabase(dialect);
-      conf = ['[DEFAULT]', 'transport_url = rabbit://guest:guest@127.0.0.1:5672/', '[database]', `connection = ${cell.url}`, '[api_database]', `connection = ${api.url}`, ''].join('\n');
-      for (const args of [['api_db', 'sync'], ['db', 'sync'], ['cell_v2', 'create_cell', '--name', 'cell1']]) {
-        const ran = await nova.manage(conf, args);
-        if (ran.code !== 0) throw new Error(`nova-manage ${args.join(' ')}: ${ran.code} ${ran.stderr.slice(-2000)}`);
-      }
+      novaCell = await createNovaCell(nova, dialect);
+      ({ cell, api, conf } = novaCell);
       store = await Store.open(cell.url);
       await store.migrate();
       apiDb = await openDatabase(api.url);
@@ -60,8 +57,7 @@ export function novaRacesSuite(makeNova: () => NovaRelease, dialect: Exclude<Tes
     afterAll(async () => {
       await store?.close();
       await apiDb?.close();
-      await cell?.drop();
-      await api?.drop();
+      await novaCell?.drop();
       nova?.cleanup();
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
