@@ -68,7 +68,7 @@ test('a profile from the real capabilities: machine types with aliases, one fami
   expect(profileOf('z', real, 'zed').nova.vifModels).not.toContain('igb');
 });
 
-test('the old stash runs on the real QEMU; on the newer one its machine type is missing, reported alone', () => {
+test('the old stash runs on the real QEMU; on the newer one its machine type is missing, and its family lacks cirrus and IDE', () => {
   // libvirt 9.0 lists no input devices: the tablet is "not checked", never a silent pass.
   expect(canRun(OLD_PC, current)).toEqual({
     runs: true,
@@ -77,7 +77,11 @@ test('the old stash runs on the real QEMU; on the newer one its machine type is 
   });
   const answer = canRun(OLD_PC, upgraded);
   expect(answer.runs).toBe(false);
-  expect(answer.problems).toEqual([{ property: 'hw_machine_type', value: 'pc-i440fx-2.11', message: expect.stringMatching(/^compute-new: .*has no machine type pc-i440fx-2\.11/) }]);
+  expect(answer.problems).toEqual([
+    { property: 'hw_machine_type', value: 'pc-i440fx-2.11', message: expect.stringMatching(/^compute-new: .*has no machine type pc-i440fx-2\.11/) },
+    { property: 'hw_cdrom_bus', value: 'ide', message: expect.stringMatching(/^compute-new: .*cannot run hw_cdrom_bus=ide/) },
+    { property: 'hw_video_model', value: 'cirrus', message: expect.stringMatching(/^compute-new: .*cannot run hw_video_model=cirrus/) },
+  ]);
 });
 
 test('on the newer QEMU an alias stash fails on cirrus and IDE, each named with what is allowed', () => {

@@ -182,8 +182,9 @@ function problemsFrom(findings: HostFindings, values: StashToCheck['values'], ho
 }
 
 /**
- * Whether `stash` can run on `profile`, and for each value that cannot, which and why. A machine
- * type the host lacks is reported alone: its device capabilities do not exist to check against.
+ * Whether `stash` can run on `profile`, and for each value that cannot, which and why: the
+ * machine type against the host's list, each device value against its machine family's domain
+ * capabilities and Nova's tables.
  */
 export function canRun(stash: StashToCheck, profile: HostProfileRecord): RunAnswer {
   const host = profile.host;
@@ -203,18 +204,18 @@ export function canRun(stash: StashToCheck, profile: HostProfileRecord): RunAnsw
     if (profile.machines.length === 0) findings.notChecked.push({ property: 'hw_machine_type', message: `${host}: no machine types recorded: hw_machine_type=${machine} not checked` });
     else findings = mergeFindings(findings, checkMachineOnHost(asHostCapabilities(profile), profile.arch, machine));
   }
-  if (!findings.unsupported.some((f) => f.property === 'hw_machine_type')) {
-    const family = machine === null ? null : familyOn(profile, machine);
-    const f = family === null ? profile.families[0] : profile.families.find((x) => x.family === family);
-    const devices = entries.filter((e) => e.property !== 'hw_machine_type');
-    if (!f) {
-      if (devices.length) findings.notChecked.push({ property: null, message: `${host}: no domain capabilities recorded for ${family === null ? 'any machine type' : `the ${family} family`}: device values not checked` });
-    } else {
-      const dom = checkAgainstDomainCapabilities(devices, asDomainCapabilities(profile, f));
-      // A NIC model libvirt does not list was answered from Nova's table above.
-      dom.notChecked = dom.notChecked.filter((n) => n.property !== 'hw_vif_model');
-      findings = mergeFindings(findings, dom);
-    }
+  // Devices are checked on the family's capabilities even when the machine type itself is gone:
+  // the guest can only move within its family, and what fails there fails on the move too.
+  const family = machine === null ? null : familyOn(profile, machine);
+  const f = family === null ? profile.families[0] : profile.families.find((x) => x.family === family);
+  const devices = entries.filter((e) => e.property !== 'hw_machine_type');
+  if (!f) {
+    if (devices.length) findings.notChecked.push({ property: null, message: `${host}: no domain capabilities recorded for ${family === null ? 'any machine type' : `the ${family} family`}: device values not checked` });
+  } else {
+    const dom = checkAgainstDomainCapabilities(devices, asDomainCapabilities(profile, f));
+    // A NIC model libvirt does not list was answered from Nova's table above.
+    dom.notChecked = dom.notChecked.filter((n) => n.property !== 'hw_vif_model');
+    findings = mergeFindings(findings, dom);
   }
   const problems = problemsFrom(findings, stash.values, host);
   return { runs: problems.length === 0, problems, notChecked: findings.notChecked.map((n) => n.message.replace("this host's", `${host}'s`)) };
