@@ -8,7 +8,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { QueryTypes } from 'sequelize';
 import { buildProfile, type HostProfileRecord } from '../../src/core/fleet/profile.js';
 import { Store } from '../../src/store/index.js';
 import type { TestDialect } from '../store/databases.js';
@@ -89,15 +88,14 @@ export function fleetSuite(dialect: TestDialect): void {
     });
 
     test('fleet record again: only the heartbeat moves', async () => {
-      const t = w.store.db.own.table('hwstash_hosts');
-      const q = `SELECT heartbeat_at, updated_at FROM ${t} WHERE host = 'compute-a'`;
-      const [before] = await w.store.db.sequelize.query<Record<string, unknown>>(q, { type: QueryTypes.SELECT });
+      const before = (await w.store.hostProfile('compute-a'))!;
       await new Promise((r) => setTimeout(r, 20));
       const again = await w.cli(['fleet', 'record'], { tty: true });
       expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/^host compute-a: profile unchanged \(heartbeat recorded\): libvirt \S+, QEMU \S+, x86_64\/qemu, \d+ machine type\(s\), domain capabilities for pc-i440fx-\S+, pc-q35-\S+\n$/) });
-      const [after] = await w.store.db.sequelize.query<Record<string, unknown>>(q, { type: QueryTypes.SELECT });
-      expect(String(after!['updated_at'])).toBe(String(before!['updated_at']));
-      expect(String(after!['heartbeat_at'])).not.toBe(String(before!['heartbeat_at']));
+      const after = (await w.store.hostProfile('compute-a'))!;
+      expect(after.updatedAt).toBe(before.updatedAt);
+      expect(Date.parse(after.heartbeatAt)).toBeGreaterThan(Date.parse(before.heartbeatAt));
+      expect(after.machines).toEqual(before.machines);
     });
 
     test('move-check: the old machine type cannot go to the newer QEMU (exit 7), but can go to compute-b (exit 0)', async () => {
