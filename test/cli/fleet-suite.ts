@@ -52,7 +52,7 @@ export function fleetSuite(dialect: TestDialect): void {
         { host: 'compute-b', vmState: 'active', systemMetadata: partial },
         { host: 'compute-unprofiled', vmState: 'active', systemMetadata: { ...PC_STASH } },
       ]);
-      [ids['oldMachine'], ids['q35'], ids['cirrus'], ids['gop'], ids['partial'], ids['unprofiled']] = seeded;
+      ['oldMachine', 'q35', 'cirrus', 'gop', 'partial', 'unprofiled'].forEach((name, i) => (ids[name] = seeded[i]!));
       // A deleted instance counts nowhere.
       const [deleted] = await w.seed([{ host: 'compute-a', vmState: 'deleted', systemMetadata: { ...PC_STASH } }]);
       await w.store.db.sequelize.query('UPDATE instances SET deleted = id WHERE uuid = :uuid', { replacements: { uuid: deleted } });
