@@ -15,6 +15,7 @@ import {
   isStale,
   plannedProfile,
   replacementFor,
+  type NotChecked,
   type RunProblem,
   type StoredHostProfile,
 } from '../core/fleet/profile.js';
@@ -142,7 +143,7 @@ export interface MoveTarget {
   stale: boolean;
   heartbeatAt: string;
   problems: RunProblem[];
-  notChecked: string[];
+  notChecked: NotChecked[];
 }
 
 export interface MoveCheck {
@@ -181,10 +182,14 @@ export async function moveCheck(ctx: CliContext, store: Store, uuid: string, to:
   };
 }
 
+function notCheckedNames(list: readonly NotChecked[]): string {
+  return [...new Set(list.map((n) => n.property ?? 'device values'))].join(', ');
+}
+
 export function renderMoveCheck(r: MoveCheck): string {
   const rows = r.hosts.flatMap((h) =>
     h.runs
-      ? [[h.host + (h.stale ? ' (stale)' : ''), 'yes', '-', '-', h.notChecked.length ? `${h.notChecked.length} value(s) not checked` : '-']]
+      ? [[h.host + (h.stale ? ' (stale)' : ''), 'yes', '-', '-', h.notChecked.length ? `not checked (the capabilities do not list them): ${notCheckedNames(h.notChecked)}` : '-']]
       : h.problems.map((p) => [h.host + (h.stale ? ' (stale)' : ''), 'no', p.property ?? '-', p.value, p.message]),
   );
   const table = rows.length ? renderTable(['host', 'can run', 'property', 'value', 'why'], rows) : '';
@@ -218,8 +223,8 @@ export interface WhatIf {
   hosts: string[];
   instances: number;
   cannotStart: number;
-  /** Instances whose values the plan could not check all of. */
-  notChecked: number;
+  /** Per property (or `devices`: a family without --domcaps), instances whose value the plan does not describe. */
+  notChecked: Record<string, number>;
   causes: WhatIfCause[];
 }
 
@@ -267,7 +272,7 @@ export async function whatIf(ctx: CliContext, store: Store, domcapsFiles: readon
         return p;
       })
     : profiles.filter((p) => p.arch === platform.arch && p.virtType === platform.virtType);
-  const report: WhatIf = { ...platform, machineTypesChecked: hostXml !== null, hosts: hosts.map((h) => h.host), instances: 0, cannotStart: 0, notChecked: 0, causes: [] };
+  const report: WhatIf = { ...platform, machineTypesChecked: hostXml !== null, hosts: hosts.map((h) => h.host), instances: 0, cannotStart: 0, notChecked: {}, causes: [] };
   const groups = new Map<string, WhatIfCause & { stashes: Array<ReturnType<typeof stashOf>>; planned: ReturnType<typeof plannedProfile> }>();
   for (const host of hosts) {
     const planned = plannedProfile(host, domcaps, hostXml);
@@ -275,7 +280,7 @@ export async function whatIf(ctx: CliContext, store: Store, domcapsFiles: readon
       report.instances += 1;
       const stash = stashOf(live, host.arch);
       const answer = canRun(stash, planned);
-      if (answer.notChecked.length) report.notChecked += 1;
+      for (const key of new Set(answer.notChecked.map((n) => n.property ?? 'devices'))) report.notChecked[key] = (report.notChecked[key] ?? 0) + 1;
       if (answer.runs) continue;
       report.cannotStart += 1;
       for (const p of answer.problems) {
@@ -309,7 +314,7 @@ export function renderWhatIf(r: WhatIf): string {
   }
   out.push(
     `${r.instances} instance(s) on ${r.hosts.length} ${r.arch}/${r.virtType} host(s): ${r.cannotStart} could not start after the upgrade` +
-      `${r.notChecked ? `; ${r.notChecked} with values the planned capabilities do not describe (not checked)` : ''}` +
+      `${Object.keys(r.notChecked).length ? `; not checked (the planned capabilities do not list them): ${Object.entries(r.notChecked).map(([k, n]) => `${k} on ${n}`).join(', ')}` : ''}` +
       `${r.machineTypesChecked ? '' : '; machine types not checked (give --capabilities)'}\n`,
   );
   if (r.causes.length) out.push('Run each command on its host with the instances stopped, --dry-run first.\n');

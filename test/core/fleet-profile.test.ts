@@ -73,12 +73,15 @@ test('the old stash runs on the real QEMU; on the newer one its machine type is 
   expect(canRun(OLD_PC, current)).toEqual({
     runs: true,
     problems: [],
-    notChecked: [expect.stringMatching(/^compute-a's domain .*hw_input_bus=usb not checked/), expect.stringMatching(/hw_pointer_model=usbtablet not checked/)],
+    notChecked: [
+      { property: 'hw_input_bus', message: expect.stringMatching(/^compute-a's domain .*hw_input_bus=usb not checked/) },
+      { property: 'hw_pointer_model', message: expect.stringMatching(/hw_pointer_model=usbtablet not checked/) },
+    ],
   });
   const answer = canRun(OLD_PC, upgraded);
   expect(answer.runs).toBe(false);
   expect(answer.problems).toEqual([
-    { property: 'hw_machine_type', value: 'pc-i440fx-2.11', message: expect.stringMatching(/^compute-new: .*has no machine type pc-i440fx-2\.11/) },
+    { property: 'hw_machine_type', value: 'pc-i440fx-2.11', message: expect.stringMatching(/^compute-new: its QEMU \(arch x86_64\) has no machine type pc-i440fx-2\.11; i440fx types here: /) },
     { property: 'hw_cdrom_bus', value: 'ide', message: expect.stringMatching(/^compute-new: .*cannot run hw_cdrom_bus=ide/) },
     { property: 'hw_video_model', value: 'cirrus', message: expect.stringMatching(/^compute-new: .*cannot run hw_video_model=cirrus/) },
   ]);
@@ -91,6 +94,10 @@ test('on the newer QEMU an alias stash fails on cirrus and IDE, each named with 
     ['hw_video_model', 'cirrus'],
   ]);
   expect(answer.problems[1]!.message).toMatch(/cannot run hw_video_model=cirrus.*allowed video models here: .*virtio/);
+  // Only the family's own machine types are offered as the alternatives.
+  const machine = canRun(OLD_PC, upgraded).problems[0]!.message;
+  expect(machine).toContain(`pc (= ${canonicalOf(newer.caps, 'pc')})`);
+  expect(machine.split('types here: ')[1]).not.toMatch(/q35|pc-i440fx-2\./);
   expect(answer.problems[0]!.message).not.toMatch(/allowed buses here: .*\bide\b/);
   // The q35 family is judged on q35's capabilities.
   expect(canRun(withValues(OLD_PC, { hw_machine_type: 'q35', hw_cdrom_bus: 'sata', hw_video_model: 'virtio' }), upgraded).runs).toBe(true);
@@ -109,7 +116,10 @@ test('another arch cannot run at all; a profile without capabilities says what i
   const bare = buildProfile({ host: 'test-1', novaRelease: null, libvirtVersion: '9.0.0', qemuVersion: null, arch: 'x86_64', virtType: 'kvm', hostCapabilitiesXml: null, domainCapabilitiesXml: [] });
   const answer = canRun(OLD_PC, bare);
   expect(answer.runs).toBe(true);
-  expect(answer.notChecked).toEqual([expect.stringContaining('hw_machine_type=pc-i440fx-2.11 not checked'), expect.stringContaining('device values not checked')]);
+  expect(answer.notChecked).toEqual([
+    { property: 'hw_machine_type', message: expect.stringContaining('hw_machine_type=pc-i440fx-2.11 not checked') },
+    { property: null, message: expect.stringContaining('device values not checked') },
+  ]);
 });
 
 test('a planned upgrade: the replacement a bulk set would move to runs on the plan', () => {
@@ -120,7 +130,7 @@ test('a planned upgrade: the replacement a bulk set would move to runs on the pl
   expect(replacementFor('hw_machine_type', OLD_PC, planned)).toBe(canonicalOf(newer.caps, 'pc'));
   // Without host capabilities the plan knows no machine types: they are not checked.
   const noCaps = plannedProfile(current, [newer.pc], null);
-  expect(canRun(OLD_PC, noCaps).notChecked[0]).toContain('hw_machine_type=pc-i440fx-2.11 not checked');
+  expect(canRun(OLD_PC, noCaps).notChecked[0]).toEqual({ property: 'hw_machine_type', message: expect.stringContaining('hw_machine_type=pc-i440fx-2.11 not checked') });
   expect(canRun(OLD_PC, noCaps).problems.map((p) => p.value)).toEqual(['ide', 'cirrus']);
 });
 

@@ -148,11 +148,17 @@ export interface RunProblem {
   message: string;
 }
 
+export interface NotChecked {
+  /** null: a whole group of values (no capabilities recorded for the machine family). */
+  property: PropertyName | null;
+  message: string;
+}
+
 export interface RunAnswer {
   runs: boolean;
   problems: RunProblem[];
-  /** What neither libvirt nor Nova's tables could say. */
-  notChecked: string[];
+  /** What neither libvirt nor Nova's tables could say (libvirt 9.0 lists no input devices). */
+  notChecked: NotChecked[];
 }
 
 /** The profile's machine types as host capabilities, for capabilities.ts's machine checks. */
@@ -173,12 +179,25 @@ function familyOn(p: HostProfileRecord, machine: string): string {
   return machineFamily(info?.canonical ?? machine);
 }
 
-function problemsFrom(findings: HostFindings, values: StashToCheck['values'], host: string): RunProblem[] {
-  return findings.unsupported.map((f) => ({
-    property: f.property,
-    value: f.property ? (values[f.property] ?? null) : null,
-    message: `${host}: ${f.message.replace("this host's QEMU", 'its QEMU')}`,
-  }));
+/**
+ * The machine-type check lists every type the host has (a hundred on x86); a move stays within
+ * its family, so the fleet's message lists that family's types only.
+ */
+function machineMessage(p: HostProfileRecord, machine: string): string {
+  const family = machineFamily(machine);
+  const same = p.machines
+    .filter((m) => machineFamily(m.canonical) === family)
+    .map((m) => (m.alias ? `${m.name} (= ${m.canonical})` : m.name))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return `${p.host}: its QEMU (arch ${p.arch}) has no machine type ${machine}; ${family} types here: ${same.length ? same.join(', ') : 'none'}`;
+}
+
+function problemsFrom(findings: HostFindings, values: StashToCheck['values'], p: HostProfileRecord): RunProblem[] {
+  return findings.unsupported.map((f) => {
+    const value = f.property ? (values[f.property] ?? null) : null;
+    const message = f.property === 'hw_machine_type' && value !== null ? machineMessage(p, value) : `${p.host}: ${f.message.replace("this host's QEMU", 'its QEMU')}`;
+    return { property: f.property, value, message };
+  });
 }
 
 /**
@@ -217,8 +236,8 @@ export function canRun(stash: StashToCheck, profile: HostProfileRecord): RunAnsw
     dom.notChecked = dom.notChecked.filter((n) => n.property !== 'hw_vif_model');
     findings = mergeFindings(findings, dom);
   }
-  const problems = problemsFrom(findings, stash.values, host);
-  return { runs: problems.length === 0, problems, notChecked: findings.notChecked.map((n) => n.message.replace("this host's", `${host}'s`)) };
+  const problems = problemsFrom(findings, stash.values, profile);
+  return { runs: problems.length === 0, problems, notChecked: findings.notChecked.map((n) => ({ property: n.property, message: n.message.replace("this host's", `${host}'s`) })) };
 }
 
 // ---------------------------------------------------------------------------------------------
