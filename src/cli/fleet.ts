@@ -288,7 +288,9 @@ export async function whatIf(ctx: CliContext, store: Store, domcapsFiles: readon
         const key = JSON.stringify([host.host, p.property, p.value]);
         let g = groups.get(key);
         if (!g) {
-          g = { property: p.property, value: p.value, host: host.host, reason: p.message, instances: [], replacement: null, command: '', stashes: [], planned };
+          // The profile is the plan's, under the host's name: say so.
+          const reason = p.message.replace(`${host.host}: its QEMU`, `${host.host}, planned QEMU`);
+          g = { property: p.property, value: p.value, host: host.host, reason, instances: [], replacement: null, command: '', stashes: [], planned };
           groups.set(key, g);
         }
         g.instances.push(live.instance.uuid);
