@@ -161,6 +161,7 @@ export function fleetSuite(dialect: TestDialect): void {
       );
       expect(causes).toHaveLength(4);
       const cirrus = out.causes.find((c: { value: string }) => c.value === 'cirrus');
+      expect(cirrus.reason).toMatch(/^compute-a, planned QEMU \(machine pc-i440fx-\S+, arch x86_64\) cannot run hw_video_model=cirrus: allowed video models here: (?!.*cirrus)/);
       expect(cirrus.command).toBe('hwstash image-property set --all --host compute-a --where hw_video_model=cirrus --property hw_video_model=virtio');
 
       // The command it proposes is one `image-property set` accepts: dry-run it.
