@@ -19,6 +19,7 @@ import {
   type RunProblem,
   type StoredHostProfile,
 } from '../core/fleet/profile.js';
+import { parseHostCapabilities } from '../core/capabilities.js';
 import { DomainXmlError } from '../core/domain-xml/errors.js';
 import type { PropertyName } from '../core/properties.js';
 import type { LiveInstance, Store } from '../store/index.js';
@@ -168,9 +169,12 @@ export async function moveCheck(ctx: CliContext, store: Store, uuid: string, to:
   const source = from === null ? undefined : byHost.get(from);
   const stash = stashOf(live, source?.arch ?? ctx.profile().arch);
   const virtType = source?.virtType ?? ctx.profile().virtType;
-  const targets = to.length
-    ? to.map((h) => byHost.get(h) ?? (() => { throw unknownHost('--to', h, profiles); })())
-    : profiles.filter((p) => p.host !== from && p.arch === stash.arch && p.virtType === virtType);
+  const named = (h: string): StoredHostProfile => {
+    const p = byHost.get(h);
+    if (!p) throw unknownHost('--to', h, profiles);
+    return p;
+  };
+  const targets = to.length ? to.map(named) : profiles.filter((p) => p.host !== from && p.arch === stash.arch && p.virtType === virtType);
   const now = new Date();
   const interval = ctx.settings().hwstash.profileInterval;
   return {
@@ -254,8 +258,8 @@ export async function whatIf(ctx: CliContext, store: Store, domcapsFiles: readon
   let platform: ReturnType<typeof describedPlatform>;
   try {
     platform = describedPlatform(domcaps);
-    // Parse the host capabilities now: a bad file is the option's error, before any host is read.
-    if (hostXml !== null) plannedProfile({ host: '-', novaRelease: null, libvirtVersion: null, qemuVersion: null, arch: platform.arch, virtType: platform.virtType, machines: [], families: [], nova: { diskBuses: [], vifModels: [] } }, [], hostXml);
+    // Parsed now (and cached): a bad file is the option's error, before any host is read.
+    if (hostXml !== null) parseHostCapabilities(hostXml);
   } catch (err) {
     if (err instanceof FleetInputError) throw new CliError(EXIT.unexpected, err.message);
     if (err instanceof DomainXmlError) throw new CliError(EXIT.unexpected, `${/host capabilities/.test(err.message) ? '--capabilities' : '--domcaps'}: ${err.message}`);

@@ -226,6 +226,7 @@ export function canRun(stash: StashToCheck, profile: HostProfileRecord): RunAnsw
   // Devices are checked on the family's capabilities even when the machine type itself is gone:
   // the guest can only move within its family, and what fails there fails on the move too.
   const family = machine === null ? null : familyOn(profile, machine);
+  // No machine type stashed (hwstash stashes one; Nova may not have): the first family recorded.
   const f = family === null ? profile.families[0] : profile.families.find((x) => x.family === family);
   const devices = entries.filter((e) => e.property !== 'hw_machine_type');
   if (!f) {
