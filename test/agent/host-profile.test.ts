@@ -44,6 +44,15 @@ test('recorded at start, refreshed as a heartbeat, counted in /metrics, stale on
   await waitFor(async () => Date.parse((await h.store.hostProfile(h.host))!.heartbeatAt) > Date.parse(first.heartbeatAt), 10_000, 'a heartbeat');
   expect((await h.store.hostProfile(h.host))!.updatedAt).toBe(first.updatedAt);
 
+  // The row says another libvirt (as after an upgrade between two runs): the next heartbeat
+  // writes the real profile back and moves updated_at.
+  const { heartbeatAt: _h, updatedAt: _u, ...facts } = first;
+  await h.store.recordHostProfile({ ...facts, libvirtVersion: '8.0.0' });
+  const forged = (await h.store.hostProfile(h.host))!;
+  await waitFor(async () => (await h.store.hostProfile(h.host))!.libvirtVersion === libvirt, 10_000, 'the real profile back');
+  expect(Date.parse((await h.store.hostProfile(h.host))!.updatedAt)).toBeGreaterThan(Date.parse(forged.updatedAt));
+  expect(h.logs.find('host profile recorded').map((l) => l['outcome'])).toEqual(['created', 'changed']);
+
   // Another host of the same platform appears: it can take both (nothing it cannot run is known).
   await h.store.recordHostProfile(buildProfile({ host: `${h.host}-peer`, novaRelease: null, libvirtVersion: '9.0.0', qemuVersion: null, arch: first.arch, virtType: 'kvm', hostCapabilitiesXml: null, domainCapabilitiesXml: [] }));
   await waitFor(async () => (await stranded()) === 0, 10_000, 'the gauge to drop');
