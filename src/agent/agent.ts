@@ -68,6 +68,10 @@ export class Agent {
   private libvirtRetry: NodeJS.Timeout | undefined;
   private databaseProbe: NodeJS.Timeout | undefined;
   private audit: NodeJS.Timeout | undefined;
+  private profileTimer: NodeJS.Timeout | undefined;
+  /** The libvirt and QEMU versions last recorded; a change makes the capabilities be asked again. */
+  private recordedVersions: string | null = null;
+  private profiling: Promise<void> | null = null;
   private apiDb: Promise<Database> | undefined;
   private readonly systemd: Systemd;
   readonly log: Logger;
@@ -148,6 +152,7 @@ export class Agent {
     this.reconciled = true;
     this.consumer?.start();
     this.startAudit();
+    this.startProfileHeartbeat();
     this.systemd.ready(`consuming Nova notifications for ${settings.host}`);
     this.log.info('hwstash agent ready');
   }
@@ -203,6 +208,52 @@ export class Agent {
       this.reconcile('periodic audit').catch((err: Error) => this.log.warn({ err: err.message }, 'periodic audit failed; the next one retries'));
     }, seconds * 1000);
     this.audit.unref();
+  }
+
+  /**
+   * This host's profile in hwstash_hosts: recorded once the host is reconciled (its instances'
+   * stashes are then what the stranded gauge counts), then every profile_interval as a heartbeat.
+   * A failure is logged and retried at the next beat; it never stops the agent.
+   */
+  private startProfileHeartbeat(): void {
+    const beat = (why: string) => {
+      if (this.stopCtl.signal.aborted || this.profiling) return;
+      this.profiling = this.recordProfile(why)
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'recording the host profile failed; the next heartbeat retries'))
+        .finally(() => (this.profiling = null));
+    };
+    beat('agent start');
+    const seconds = this.opts.settings.hwstash.profileInterval;
+    if (seconds <= 0) return;
+    this.profileTimer = setInterval(() => beat('heartbeat'), seconds * 1000);
+    this.profileTimer.unref();
+  }
+
+  /** Collect this host's profile from libvirt, record it, and recount the stranded instances. */
+  async recordProfile(why = 'requested'): Promise<void> {
+    const hv = this.hypervisor;
+    if (!hv) return;
+    const { collectProfile, strandedCount } = await import('./fleet.js');
+    const versions = JSON.stringify(await hv.versions());
+    // A QEMU upgraded under a running libvirtd: libvirt re-probes it; so must the cache.
+    if (this.recordedVersions !== null && this.recordedVersions !== versions) hv.forgetCapabilities();
+    const { settings } = this.opts;
+    const profile = await collectProfile(hv, {
+      host: settings.host,
+      arch: this.profile.arch,
+      virtType: this.profile.virtType,
+      novaRelease: this.release?.name ?? null,
+    });
+    const result = await this.db.recordHostProfile(profile);
+    this.recordedVersions = versions;
+    this.metrics.profileRecorded.set(Date.now() / 1000);
+    if (result.outcome !== 'heartbeat') {
+      this.log.info(
+        { why, outcome: result.outcome, libvirt: profile.libvirtVersion, qemu: profile.qemuVersion, machine_types: profile.machines.length, families: profile.families.map((f) => f.machine) },
+        'host profile recorded',
+      );
+    }
+    this.metrics.stranded.set(await strandedCount(this.db, settings.host, this.profile.arch, new Date(), settings.hwstash.profileInterval));
   }
 
   /** RequestSpecs tell nova-manage's set from a stale save; read only when an API database is configured. */
@@ -469,6 +520,7 @@ export class Agent {
     if (this.libvirtRetry) clearTimeout(this.libvirtRetry);
     if (this.databaseProbe) clearInterval(this.databaseProbe);
     if (this.audit) clearInterval(this.audit);
+    if (this.profileTimer) clearInterval(this.profileTimer);
     let drained = true;
     if (this.consumer) {
       const r = await this.consumer.stop(timeoutMs);
@@ -481,6 +533,7 @@ export class Agent {
     // Its transaction is rolled back by the server when the process exits.
     const closing: Array<[string, () => Promise<unknown> | undefined]> = [
       ['reconcile', () => this.reconciling ?? undefined],
+      ['host profile', () => this.profiling ?? undefined],
       ['publisher', () => this.publisher?.close()],
       ['bus', () => this.connection?.close(2000)],
       ['health', () => this.health?.close()],

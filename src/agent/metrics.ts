@@ -88,6 +88,17 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  readonly stranded = new Gauge({
+    name: 'hwstash_instances_stranded',
+    help: "This host's live instances whose stash no other profiled (non-stale) host in hwstash_hosts could run: they cannot be migrated or evacuated anywhere; refreshed with the host's profile",
+    registers: [this.registry],
+  });
+  readonly profileRecorded = new Gauge({
+    name: 'hwstash_host_profile_recorded_timestamp_seconds',
+    help: "When this host's profile (and heartbeat) was last written to hwstash_hosts",
+    registers: [this.registry],
+  });
+
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'hwstash_' });
   }

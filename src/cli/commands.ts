@@ -15,6 +15,9 @@ export const COMMAND_SUMMARIES = {
   'drift': "instances whose stash this host cannot run, whose libvirt domain differs from the stash, or that have properties not stashed",
   'domain': "an instance's libvirt domain against its stash: diff, and sync (make the definition follow the stash now)",
   'emit': "publish a Nova-shaped versioned notification on Nova's exchange (demos, tests, smoke checks)",
+  'fleet': "every compute host's hardware profile and heartbeat (hosts), and recording this host's (record)",
+  'move-check': "whether an instance's stash can run on other hosts, and for each that cannot, which property and why",
+  'what-if': 'which instances a planned libvirt/QEMU could not start, grouped by cause, with the bulk set that moves them first',
   'demo': 'demonstrations on the embedded defaults (refused against a real Nova database)',
 } as const;
 
@@ -35,5 +38,8 @@ export const COMMAND_MODULES: Record<CommandGroup, () => Promise<Register>> = {
   drift: async () => (await import('./drift.js')).registerDrift,
   domain: async () => (await import('./domain.js')).registerDomain,
   emit: async () => (await import('./emit.js')).registerEmit,
+  fleet: async () => (await import('./fleet.js')).registerFleet,
+  'move-check': async () => (await import('./fleet.js')).registerMoveCheck,
+  'what-if': async () => (await import('./fleet.js')).registerWhatIf,
   demo: async () => (await import('./demo.js')).registerDemo,
 };

@@ -19,4 +19,6 @@ export const EXIT = {
   badFormat: 4,
   unknownProperty: 5,
   invalidValue: 6,
+  /** hwstash's own, past nova-manage's: move-check/what-if found a host that cannot run a stash. */
+  cannotRun: 7,
 } as const;

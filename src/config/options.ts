@@ -144,6 +144,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('hwstash', 'prefetch', { kind: 'int', min: 1, max: 1000 }, 32, 'Messages in flight per consumer (AMQP prefetch).'),
   opt('hwstash', 'log_level', { kind: 'choice', choices: LOG_LEVELS }, 'info', 'Log level.'),
   opt('hwstash', 'audit_interval', { kind: 'int', min: 0 }, 300, "Seconds between audits of the host: every instance's image_hw_* rows compared with hwstash's history, and what a stale save of Nova's erased or reverted put back (the audit is a reconcile). 0 disables it; the events and the start-up reconcile still repair."),
+  opt('hwstash', 'profile_interval', { kind: 'int', min: 0 }, 300, "Seconds between refreshes of this host's profile in hwstash_hosts (its libvirt and QEMU versions, machine types and device models: what `hwstash fleet hosts`, `move-check` and `what-if` read), which also serve as its heartbeat; a profile older than 3 intervals shows as stale. 0 records it at start only."),
   opt('hwstash', 'shutdown_timeout', { kind: 'int', min: 0 }, 20, 'Seconds a SIGTERM waits for in-flight work before exiting.'),
   opt('hwstash', 'publish_notifications', BOOL, true, "Publish hwstash's own notifications on the exchange."),
 ];

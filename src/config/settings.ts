@@ -99,6 +99,8 @@ export interface Settings {
     shutdownTimeout: number;
     /** [hwstash] audit_interval: seconds between audits of the host; 0 = none. */
     auditInterval: number;
+    /** [hwstash] profile_interval: seconds between heartbeats of this host's profile; 0 = at start only. */
+    profileInterval: number;
     /** Publish hwstash's own notifications on the exchange. */
     publishNotifications: boolean;
   };

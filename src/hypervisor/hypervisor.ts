@@ -17,10 +17,11 @@ import { checkDomainCapabilitiesQuery, checkUri, checkUuid, type DomainCapabilit
 import { Connection } from './connection.js';
 import { HypervisorError, classifyLibvirtMessage, isHypervisorError, messageOf } from './errors.js';
 import { runStateOf, type DomainRunState } from './run-state.js';
-import { capabilitiesArgs, domainCapabilitiesArgs, execFileVirsh, runVirsh, type VirshRunner } from './virsh.js';
+import { capabilitiesArgs, domainCapabilitiesArgs, execFileVirsh, parseVersion, runVirsh, versionArgs, type Versions, type VirshRunner } from './virsh.js';
 
 export type { DomainRunState } from './run-state.js';
 export type { DomainCapabilitiesQuery } from './arguments.js';
+export type { Versions } from './virsh.js';
 
 export interface DomainSummary {
   uuid: string;
@@ -200,6 +201,19 @@ export class Hypervisor {
     return this.cached(key, 'domainCapabilities', () =>
       runVirsh(this.virsh, 'domainCapabilities', args, 'domainCapabilities'),
     );
+  }
+
+  /**
+   * The libvirt and hypervisor versions the daemon reports now, never cached: a change is how
+   * an upgrade of QEMU under a running libvirtd is noticed (see forgetCapabilities).
+   */
+  async versions(): Promise<Versions> {
+    return parseVersion(await runVirsh(this.virsh, 'version', versionArgs(this.uri), null));
+  }
+
+  /** Ask libvirt again for capabilities: its QEMU changed (libvirt re-probes a new binary itself). */
+  forgetCapabilities(): void {
+    this.capabilityCache.clear();
   }
 
   async close(): Promise<void> {

@@ -73,7 +73,8 @@ function lastErrorLine(stderr: string): string | null {
   return last === undefined ? null : last.slice('error: '.length);
 }
 
-export async function runVirsh(runner: VirshRunner, op: string, args: readonly string[], rootElement: string): Promise<string> {
+/** `rootElement` null: plain text output (`virsh version`), returned as printed. */
+export async function runVirsh(runner: VirshRunner, op: string, args: readonly string[], rootElement: string | null): Promise<string> {
   let outcome: VirshOutcome;
   try {
     outcome = await runner(args);
@@ -90,6 +91,7 @@ export async function runVirsh(runner: VirshRunner, op: string, args: readonly s
     throw new HypervisorError(classifyLibvirtMessage(message), op, message);
   }
   const xml = outcome.stdout.trim();
+  if (rootElement === null) return xml;
   if (!xml.startsWith(`<${rootElement}`)) {
     throw new HypervisorError('other', op, `virsh printed no <${rootElement}> document`);
   }
@@ -98,6 +100,24 @@ export async function runVirsh(runner: VirshRunner, op: string, args: readonly s
 
 export function capabilitiesArgs(uri: string): string[] {
   return ['-c', checkUri('capabilities', uri), 'capabilities'];
+}
+
+export function versionArgs(uri: string): string[] {
+  return ['-c', checkUri('version', uri), 'version'];
+}
+
+export interface Versions {
+  /** The libvirt library the daemon runs, e.g. `9.0.0`. */
+  libvirt: string | null;
+  /** The running hypervisor, e.g. `QEMU 7.2.22` (`TEST 0.0.2` for the test driver). */
+  hypervisor: string | null;
+}
+
+/** `virsh version`'s "Using library: libvirt X" and "Running hypervisor: NAME Y" lines. */
+export function parseVersion(text: string): Versions {
+  const library = /^Using library: libvirt (\S+)/m.exec(text);
+  const hypervisor = /^Running hypervisor: (.+)$/m.exec(text);
+  return { libvirt: library?.[1] ?? null, hypervisor: hypervisor?.[1]?.trim() ?? null };
 }
 
 export function domainCapabilitiesArgs(uri: string, query: DomainCapabilitiesQuery): string[] {

@@ -25,6 +25,9 @@ export type { HistoryRecord, HistoryEntry, HistorySource, ListHistoryOptions } f
 export type { MigrateResult, Relocation } from './migrations/index.js';
 export { RelocationConflictError } from './migrations/index.js';
 export type { StashedValue, PropertyFailure } from './stash-plan.js';
+export type { RecordResult } from './hosts.js';
+import { hostProfile, hostProfiles, liveInstanceCountsByHost, recordHostProfile, type RecordResult } from './hosts.js';
+import type { HostProfileRecord, StoredHostProfile } from '../core/fleet/profile.js';
 
 /** A live instance with its system_metadata, as Nova reads them. */
 export interface LiveInstance {
@@ -209,6 +212,26 @@ export class Store {
   /** An instance's property history, oldest first. */
   history(uuid: string, options: ListHistoryOptions = {}): Promise<HistoryRecord[]> {
     return this.guard(() => listHistory(this.db, uuid, options));
+  }
+
+  /** Every recorded host profile, by host name. */
+  hostProfiles(): Promise<StoredHostProfile[]> {
+    return this.guard(() => hostProfiles(this.db));
+  }
+
+  /** One host's recorded profile, or null. */
+  hostProfile(host: string): Promise<StoredHostProfile | null> {
+    return this.guard(() => hostProfile(this.db, host));
+  }
+
+  /** Record a host's profile and heartbeat now. */
+  recordHostProfile(profile: HostProfileRecord): Promise<RecordResult> {
+    return this.guard(() => recordHostProfile(this.db, profile, this.now()));
+  }
+
+  /** Live instances per host, for every host that has any. */
+  liveInstanceCountsByHost(): Promise<Map<string, number>> {
+    return this.guard(() => liveInstanceCountsByHost(this.db));
   }
 
   close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * The least-privilege account `hwstash db grants` prints, on a cell database built by Nova's
- * migrations: with exactly those grants the migrations, reconcile, set, revert and history work;
+ * migrations: with exactly those grants the migrations, reconcile, set, revert, history and the
+ * fleet view work;
  * the account can touch nothing else of Nova's; and without its own schema's grant it fails with
  * a message that names the grants command, having written nothing.
  */
@@ -86,6 +87,11 @@ export function grantsSuite(dialect: 'mariadb' | 'postgres'): void {
       const history = JSON.parse((await hwstash('image-property', 'history', a, '--format', 'json')).stdout);
       expect(history.history.map((h: { source: string }) => h.source).slice(-2)).toEqual(['set', 'revert']);
       expect((await hwstash('image-property', 'show', b, 'hw_vif_model')).stdout.trim()).toBe('e1000');
+      // The fleet view: hwstash_hosts in its own schema and Nova's instances, nothing more.
+      expect(await hwstash('fleet', 'record')).toMatchObject({ code: 0, stderr: '' });
+      const fleet = await hwstash('fleet', 'hosts', '--format', 'json');
+      expect(fleet).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(fleet.stdout)).toEqual([expect.objectContaining({ host: HOST, profiled: true, instances: 2, notFullyStashed: 0 })]);
 
       // Nothing else of Nova's: no other table, no change to instances, no new table in Nova's schema.
       asHwstash =

@@ -31,12 +31,15 @@ async function hwstashTables(store: Store): Promise<Row[]> {
 }
 
 /**
- * The layout an earlier hwstash left: the same migrations run with its unqualified table names,
- * i.e. inside Nova's schema. Returns a Database that writes there, as that version did.
+ * The layout an earlier hwstash left: its one migration run with its unqualified table names,
+ * i.e. inside Nova's schema (host profiles, migration 2, came after the move). Returns a Database
+ * that writes there, as that version did.
  */
 async function earlierVersionLayout(store: Store): Promise<Database> {
   const legacy: Database = { ...store.db, own: ownSchema(store.dialect, null) };
   await migrate(legacy);
+  await legacy.sequelize.query(`DROP TABLE ${legacy.own.table('hwstash_hosts')}`);
+  await legacy.sequelize.query(`DELETE FROM ${legacy.own.table('hwstash_schema_migrations')} WHERE version = 2`);
   return legacy;
 }
 
@@ -63,8 +66,9 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
 
     test("a fresh install creates its schema and leaves Nova's untouched", async () => {
       const result = await store.migrate();
-      expect(result).toMatchObject({ applied: [1], createdSchema: true, relocated: [] });
+      expect(result).toMatchObject({ applied: [1, 2], createdSchema: true, relocated: [] });
       expect(await hwstashTables(store)).toEqual([
+        { schema: own(store), table: 'hwstash_hosts' },
         { schema: own(store), table: 'hwstash_property_history' },
         { schema: own(store), table: 'hwstash_schema_migrations' },
       ]);
@@ -80,11 +84,11 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
       try {
         await other.migrate();
         expect((await hwstashTables(other)).map((r) => r.schema)).toEqual(
-          dialect === 'mariadb' ? [] : ['hwstash_elsewhere_test', 'hwstash_elsewhere_test'],
+          dialect === 'mariadb' ? [] : ['hwstash_elsewhere_test', 'hwstash_elsewhere_test', 'hwstash_elsewhere_test'],
         );
         if (dialect === 'mariadb') {
           const [rows] = await other.db.sequelize.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'hwstash_elsewhere_test'");
-          expect(Number((rows as Array<{ n: unknown }>)[0]!.n)).toBe(2);
+          expect(Number((rows as Array<{ n: unknown }>)[0]!.n)).toBe(3);
           await other.db.sequelize.query('DROP DATABASE `hwstash_elsewhere_test`');
         }
       } finally {
@@ -131,7 +135,8 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
         expect(migrated.code).toBe(0);
         expect(migrated.stdout).toContain(`moved ${cell(store)}.hwstash_property_history (22 rows) out of Nova's schema to ${own(store)}.hwstash_property_history`);
         expect(migrated.stdout).toContain(`moved ${cell(store)}.hwstash_schema_migrations (1 rows)`);
-        expect(migrated.stdout).toContain('up to date (version 1');
+        // The moved bookkeeping says 1: migration 2 then creates hwstash_hosts in the new place.
+        expect(migrated.stdout).toContain('applied migration(s) 2; hwstash schema is at version 2');
 
         const again = await run(['--config-file', conf, 'db', 'migrate']);
         expect(again.stdout).not.toContain('moved');
@@ -140,6 +145,7 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
       }
 
       expect(await hwstashTables(store)).toEqual([
+        { schema: own(store), table: 'hwstash_hosts' },
         { schema: own(store), table: 'hwstash_property_history' },
         { schema: own(store), table: 'hwstash_schema_migrations' },
       ]);

@@ -1,0 +1,102 @@
+/**
+ * The fleet's adapters, shared by the agent and the CLI: a host's profile collected from its
+ * libvirt, a live instance's stash as the core checks it, and the fleet's answers that need
+ * the database (which instances of a host no other host could run).
+ */
+import {
+  buildProfile,
+  canRun,
+  isStale,
+  machinesToProbe,
+  type HostProfileRecord,
+  type StashToCheck,
+  type StoredHostProfile,
+} from '../core/fleet/profile.js';
+import { ProfileError, parseArch } from '../core/host-profile.js';
+import type { VirtType } from '../core/inputs.js';
+import { PROPERTY_NAMES } from '../core/properties.js';
+import type { Hypervisor } from '../hypervisor/index.js';
+import { isHypervisorError } from '../hypervisor/errors.js';
+import type { LiveInstance, Store } from '../store/index.js';
+
+export interface HostFacts {
+  host: string;
+  arch: string;
+  virtType: VirtType;
+  novaRelease: string | null;
+}
+
+/** libvirt refusing a query (the test driver has no domain capabilities): nothing to record from it. */
+async function unlessRefused<T>(fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isHypervisorError(err, 'unsupported') || isHypervisorError(err, 'invalid')) return null;
+    throw err;
+  }
+}
+
+/** This host's profile, from its libvirt: versions, machine types, and the domain capabilities of each machine family. */
+export async function collectProfile(hv: Hypervisor, facts: HostFacts): Promise<HostProfileRecord> {
+  const versions = await hv.versions();
+  const hostXml = await unlessRefused(() => hv.capabilities());
+  const domcaps: string[] = [];
+  if (hostXml !== null && (facts.virtType === 'kvm' || facts.virtType === 'qemu')) {
+    for (const machine of machinesToProbe(hostXml, facts.arch)) {
+      const xml = await unlessRefused(() => hv.domainCapabilities({ virtType: facts.virtType, arch: facts.arch, machine }));
+      if (xml !== null) domcaps.push(xml);
+    }
+  }
+  const qemu = versions.hypervisor?.startsWith('QEMU ') ? versions.hypervisor.slice('QEMU '.length) : null;
+  return buildProfile({ ...facts, libvirtVersion: versions.libvirt, qemuVersion: qemu, hostCapabilitiesXml: hostXml, domainCapabilitiesXml: domcaps });
+}
+
+/** Every one of the 11 properties has a row (what `drift` and `reconcile` call stashed). */
+export function fullyStashed(live: LiveInstance): boolean {
+  return PROPERTY_NAMES.every((n) => live.stored[n].present);
+}
+
+/**
+ * The stash as the fleet checks it: the values Nova can load (an unreadable one is `drift`'s
+ * finding, not a host's), on the instance's architecture (its host's where Nova has none).
+ */
+export function stashOf(live: LiveInstance, hostArch: string): StashToCheck {
+  const values: StashToCheck['values'] = {};
+  for (const n of PROPERTY_NAMES) {
+    const p = live.stored[n];
+    if (p.present && !p.error) values[n] = p.value;
+  }
+  let arch = hostArch;
+  if (live.instance.architecture) {
+    try {
+      arch = parseArch('architecture', live.instance.architecture);
+    } catch (err) {
+      if (!(err instanceof ProfileError)) throw err;
+    }
+  }
+  return { arch, values };
+}
+
+const PAGE = 200;
+
+/** Each live instance of `host` with its stash, a page at a time. */
+export async function* instancesOf(store: Store, host: string): AsyncGenerator<LiveInstance> {
+  const ids = await store.instanceIdsOnHost(host);
+  yield* store.eachLiveInstance(ids.map((i) => i.uuid), { host, pageSize: PAGE });
+}
+
+/** The profiles other than `host`'s that are not stale: the hosts an instance could move to. */
+export function otherLiveProfiles(profiles: readonly StoredHostProfile[], host: string, now: Date, intervalSeconds: number): StoredHostProfile[] {
+  return profiles.filter((p) => p.host !== host && !isStale(p.heartbeatAt, now, intervalSeconds));
+}
+
+/** How many instances of `host` no other (non-stale) profiled host could run. */
+export async function strandedCount(store: Store, host: string, hostArch: string, now: Date, intervalSeconds: number): Promise<number> {
+  const others = otherLiveProfiles(await store.hostProfiles(), host, now, intervalSeconds);
+  let n = 0;
+  for await (const live of instancesOf(store, host)) {
+    const stash = stashOf(live, hostArch);
+    if (!others.some((p) => canRun(stash, p).runs)) n += 1;
+  }
+  return n;
+}
