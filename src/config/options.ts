@@ -144,6 +144,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('hwstash', 'prefetch', { kind: 'int', min: 1, max: 1000 }, 32, 'Messages in flight per consumer (AMQP prefetch).'),
   opt('hwstash', 'log_level', { kind: 'choice', choices: LOG_LEVELS }, 'info', 'Log level.'),
   opt('hwstash', 'audit_interval', { kind: 'int', min: 0 }, 300, "Seconds between audits of the host: every instance's image_hw_* rows compared with hwstash's history, and what a stale save of Nova's erased or reverted put back (the audit is a reconcile). 0 disables it; the events and the start-up reconcile still repair."),
+  opt('hwstash', 'startup_jitter', { kind: 'int', min: 0, max: 3600 }, 60, "Seconds: the agent's first reconcile waits a random delay below this, so a fleet-wide restart does not send every host's reconcile to the cell database in the same second (npm run bench -- fleet measures it). Events are handled and READY is sent meanwhile; the hwstash-reconcile oneshot, which runs before nova-compute, is not delayed. 0 reconciles at once, before READY."),
   opt('hwstash', 'shutdown_timeout', { kind: 'int', min: 0 }, 20, 'Seconds a SIGTERM waits for in-flight work before exiting.'),
   opt('hwstash', 'publish_notifications', BOOL, true, "Publish hwstash's own notifications on the exchange."),
 ];
