@@ -18,13 +18,18 @@ const RETRYABLE_CODES = new Set([
   'SQLITE_BUSY',
 ]);
 
-/** A deadlock or a busy database, anywhere in the driver's error chain. */
-export function isRetryable(err: unknown): boolean {
+/** The code of a deadlock or a busy database, anywhere in the driver's error chain; else null. */
+export function retryableCode(err: unknown): string | null {
   for (const e of errorChain(err)) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
+    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return code;
   }
-  return false;
+  return null;
+}
+
+/** A deadlock or a busy database, anywhere in the driver's error chain. */
+export function isRetryable(err: unknown): boolean {
+  return retryableCode(err) !== null;
 }
 
 export interface WriteTransactionOptions {
@@ -42,7 +47,9 @@ export async function writeTransaction<T>(
     try {
       return await db.sequelize.transaction({ type }, fn);
     } catch (err) {
-      if (attempt >= attempts || !isRetryable(err)) throw err;
+      const code = retryableCode(err);
+      if (attempt >= attempts || code === null) throw err;
+      db.queries.recordRetry(code);
       // Jitter so two retrying writers do not collide again in lockstep.
       await new Promise((r) => setTimeout(r, 20 * attempt + Math.floor(Math.random() * 30)));
     }
