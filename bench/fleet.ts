@@ -28,7 +28,7 @@ import { parseDatabaseUrl } from '../src/config/database-url.js';
 import { NOVA_DEFAULT_PROFILE, type HostProfile, type OsInfoLookup } from '../src/core/inputs.js';
 import { PROPERTIES } from '../src/core/properties.js';
 import { OsInfoIndex, resolveOsinfoDir } from '../src/osinfo/index.js';
-import { Store } from '../src/store/index.js';
+import { DatabaseUnavailableError, Store } from '../src/store/index.js';
 import { naiveUtc } from '../src/store/timestamps.js';
 import type { BenchResult } from './domain-xml.js';
 
@@ -72,7 +72,26 @@ async function seed(store: Store, hosts: number, perHost: number): Promise<void>
   }
 }
 
+/**
+ * Connects as the agent's openStore does at start: a refused or timed-out connection is tried
+ * again after 0.5 s, doubling up to [database] retry_interval (10 s), [database] max_retries (10)
+ * times. A thousand hosts connecting at once overflow the server's accept queue (back_log).
+ */
+async function openLikeTheAgent(url: string): Promise<{ store: Store; retries: number }> {
+  let delay = 500;
+  for (let retries = 0; ; retries++) {
+    try {
+      return { store: await Store.open(url, { poolMax: 1 }), retries };
+    } catch (err) {
+      if (!(err instanceof DatabaseUnavailableError) || retries >= 10) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}
+
 interface HostRun {
+  connectRetries: number;
   summary: ReconcileSummary | null;
   error: string | null;
   /** From the host's start (after its jitter) to its reconcile's end, connecting included. */
@@ -112,14 +131,15 @@ async function runFleet(url: string, hosts: number, jitterSeconds: number, profi
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const t0 = performance.now();
     let store: Store | null = null;
+    let connectRetries = 0;
     try {
-      store = await Store.open(url, { poolMax: 1 });
+      ({ store, retries: connectRetries } = await openLikeTheAgent(url));
       open += 1;
       peakOpen = Math.max(peakOpen, open);
       const summary = await reconcileHost({ store, host: hostName(h), profile, osinfo, domainFacts: async () => null, batchSize: 200, actor: `hwstash-agent@${hostName(h)}` });
-      return { summary, error: null, ms: performance.now() - t0, retries: { ...store.queries.retries } };
+      return { connectRetries, summary, error: null, ms: performance.now() - t0, retries: { ...store.queries.retries } };
     } catch (err) {
-      return { summary: null, error: (err as Error).message, ms: performance.now() - t0, retries: store ? { ...store.queries.retries } : {} };
+      return { connectRetries, summary: null, error: (err as Error).message, ms: performance.now() - t0, retries: store ? { ...store.queries.retries } : {} };
     } finally {
       if (store) {
         await store.close();
@@ -151,6 +171,9 @@ interface Outcome {
   peakRunning: number;
   deadlocks: number;
   lockWaits: number;
+  /** Connection attempts tried again (refused or timed out), and hosts that needed any. */
+  connectRetries: number;
+  hostsRetryingConnect: number;
 }
 
 /** The run's figures; throws unless every host succeeded and every instance is complete. */
@@ -178,6 +201,8 @@ async function outcome(run: FleetRun, store: Store, hosts: number, perHost: numb
     peakRunning: run.peakThreadsRunning,
     deadlocks: sum('ER_LOCK_DEADLOCK'),
     lockWaits: sum('ER_LOCK_WAIT_TIMEOUT'),
+    connectRetries: run.hosts.reduce((a, h) => a + h.connectRetries, 0),
+    hostsRetryingConnect: run.hosts.filter((h) => h.connectRetries > 0).length,
   };
 }
 
@@ -248,6 +273,8 @@ export async function benchFleet(
       { name: `fleet peak Threads_connected (server, sampled), startup_jitter ${jitterSeconds} s`, value: jit.peakConnected, unit: 'threads', baseline: base.peakConnected, ratio: ratio(jit.peakConnected, base.peakConnected) },
       { name: 'fleet peak Threads_running (server, sampled), all at once', value: base.peakRunning, unit: 'threads' },
       { name: `fleet peak Threads_running (server, sampled), startup_jitter ${jitterSeconds} s`, value: jit.peakRunning, unit: 'threads', baseline: base.peakRunning, ratio: ratio(jit.peakRunning, base.peakRunning) },
+      { name: 'fleet connection attempts retried (as the agent retries), all at once', value: base.connectRetries, unit: `(hosts that retried: ${base.hostsRetryingConnect})` },
+      { name: `fleet connection attempts retried, startup_jitter ${jitterSeconds} s`, value: jit.connectRetries, unit: `(hosts that retried: ${jit.hostsRetryingConnect})`, baseline: base.connectRetries, ratio: ratio(jit.connectRetries, base.connectRetries) },
       { name: 'fleet deadlocks retried, all at once', value: base.deadlocks, unit: `(lock wait timeouts retried: ${base.lockWaits})` },
       { name: `fleet deadlocks retried, startup_jitter ${jitterSeconds} s`, value: jit.deadlocks, unit: `(lock wait timeouts retried: ${jit.lockWaits})`, baseline: base.deadlocks, ratio: ratio(jit.deadlocks, base.deadlocks) },
     ];

@@ -9,9 +9,15 @@
 import { Transaction } from 'sequelize';
 import type { Database } from './database.js';
 import { errorChain } from './errors.js';
+import type { SysmetaRow } from './sysmeta.js';
+import { sysmetaRowsOf } from './system-metadata.js';
+
+/** What claimInstances throws when a writer on another Galera node got in between (see there). */
+export const STALE_READ = 'HWSTASH_STALE_READ';
 
 const RETRYABLE_CODES = new Set([
-  'ER_LOCK_DEADLOCK', // MySQL 1213
+  'ER_LOCK_DEADLOCK', // MySQL 1213; also Galera's certification failure and brute-force abort
+  STALE_READ,
   'ER_LOCK_WAIT_TIMEOUT', // MySQL 1205
   '40P01', // PostgreSQL deadlock_detected
   '40001', // PostgreSQL serialization_failure
@@ -74,4 +80,52 @@ export async function lockInstances(db: Database, uuids: readonly string[], tran
     );
   }
   return '';
+}
+
+/** Rows as compared by claimInstances: what a writer decided from. */
+function fingerprint(rows: readonly SysmetaRow[]): string {
+  return rows
+    .map((r) => `${r.id}\u0000${r.key}\u0000${r.value === null ? '\u0001' : r.value}\u0000${r.deleted}`)
+    .sort()
+    .join('\u0002');
+}
+
+/**
+ * Before a write transaction writes instances' rows, on MySQL/MariaDB: bump each instance's row
+ * in `hwstash_instance_claims`, then check that the instances' system_metadata is still what the
+ * transaction read and decided from.
+ *
+ * On a Galera cluster the `FOR UPDATE` of lockInstances holds only on the writer's own node: an
+ * operator's `set` through one node and an agent's stash through another both pass it, both
+ * insert the same key, and rows of different ids never conflict, so both would commit (a
+ * duplicate key, or the stash over the operator's value). The claim row is the same key in both
+ * write sets: Galera's certification aborts the later of two overlapping writers at COMMIT, or the
+ * earlier one's replication aborts the local one holding the row, both as ER_LOCK_DEADLOCK, and
+ * writeTransaction runs it again, reading what the other committed. A writer whose snapshot
+ * predates a commit that replicated before its claim is caught by the check (a locking read sees
+ * the newest rows) and runs again too (HWSTASH_STALE_READ). On a single server the instance lock
+ * already excludes the other writer and the check always passes. In uuid order, so two writers
+ * of the same instances on one node take the claims in the same order.
+ */
+export async function claimInstances(
+  db: Database,
+  read: ReadonlyMap<string, readonly SysmetaRow[]>,
+  transaction: Transaction,
+  /** The keys the writer read, when it read only some. */
+  o: { keys?: readonly string[] } = {},
+): Promise<void> {
+  if (db.dialect !== 'mysql' || read.size === 0) return;
+  const uuids = [...read.keys()].sort();
+  await db.sequelize.query(
+    `INSERT INTO ${db.own.table('hwstash_instance_claims')} (instance_uuid, writes) VALUES ${uuids.map(() => '(?, 1)').join(', ')} ON DUPLICATE KEY UPDATE writes = writes + 1`,
+    { replacements: uuids, transaction },
+  );
+  const now = await sysmetaRowsOf(db, uuids, transaction, { locking: true });
+  const keys = o.keys ? new Set(o.keys) : null;
+  for (const uuid of uuids) {
+    const current = (now.get(uuid) ?? []).filter((r) => keys === null || keys.has(r.key));
+    if (fingerprint(current) !== fingerprint(read.get(uuid) ?? [])) {
+      throw Object.assign(new Error(`the system_metadata of instance ${uuid} changed since it was read (a writer on another database node)`), { code: STALE_READ });
+    }
+  }
 }

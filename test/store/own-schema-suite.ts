@@ -45,6 +45,8 @@ const stashOpts = { actor: 'earlier-hwstash', profile: KVM_X86, osinfo: null };
 export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
   const cell = (store: Store) => (dialect === 'mariadb' ? String(store.db.sequelize.config.database) : 'public');
   const own = (store: Store) => (dialect === 'mariadb' ? `${cell(store)}_hwstash` : 'hwstash');
+  // Migration 2's claims table exists on MySQL/MariaDB only (Galera's multi-node writers).
+  const claims = (schema: string) => (dialect === 'mariadb' ? [{ schema, table: 'hwstash_instance_claims' }] : []);
 
   describe(`hwstash's own tables on ${dialect}`, () => {
     let tdb: TestDatabase;
@@ -63,8 +65,9 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
 
     test("a fresh install creates its schema and leaves Nova's untouched", async () => {
       const result = await store.migrate();
-      expect(result).toMatchObject({ applied: [1], createdSchema: true, relocated: [] });
+      expect(result).toMatchObject({ applied: [1, 2], createdSchema: true, relocated: [] });
       expect(await hwstashTables(store)).toEqual([
+        ...claims(own(store)),
         { schema: own(store), table: 'hwstash_property_history' },
         { schema: own(store), table: 'hwstash_schema_migrations' },
       ]);
@@ -84,7 +87,7 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
         );
         if (dialect === 'mariadb') {
           const [rows] = await other.db.sequelize.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'hwstash_elsewhere_test'");
-          expect(Number((rows as Array<{ n: unknown }>)[0]!.n)).toBe(2);
+          expect(Number((rows as Array<{ n: unknown }>)[0]!.n)).toBe(3);
           await other.db.sequelize.query('DROP DATABASE `hwstash_elsewhere_test`');
         }
       } finally {
@@ -106,10 +109,15 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
       );
       expect(before).toHaveLength(22);
       expect(await hwstashTables(store)).toEqual([
+        ...claims(cell(store)),
         { schema: cell(store), table: 'hwstash_property_history' },
         { schema: cell(store), table: 'hwstash_schema_migrations' },
       ]);
-      expect(await store.misplacedTables()).toEqual([`${cell(store)}.hwstash_schema_migrations`, `${cell(store)}.hwstash_property_history`]);
+      expect(await store.misplacedTables()).toEqual([
+        `${cell(store)}.hwstash_schema_migrations`,
+        `${cell(store)}.hwstash_property_history`,
+        ...claims(cell(store)).map((t) => `${t.schema}.${t.table}`),
+      ]);
 
       // The agent, as an operator starts it: refuses, naming the tables and the command.
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-own-'));
@@ -122,7 +130,7 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
         const fatal = agent.lines.find((l) => l['msg'] === 'agent failed to start');
         expect(String(fatal?.['reason'])).toMatch(/hwstash_property_history.*still in Nova's schema.*hwstash db migrate/);
         // Refused before it created or moved anything.
-        expect(await store.misplacedTables()).toHaveLength(2);
+        expect(await store.misplacedTables()).toHaveLength(dialect === 'mariadb' ? 3 : 2);
 
         const status = await run(['--config-file', conf, 'db', 'status', '--format', 'json']);
         expect(JSON.parse(status.stdout)).toMatchObject({ schemaVersion: null, misplaced: expect.arrayContaining([`${cell(store)}.hwstash_property_history`]) });
@@ -130,8 +138,8 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
         const migrated = await run(['--config-file', conf, 'db', 'migrate']);
         expect(migrated.code).toBe(0);
         expect(migrated.stdout).toContain(`moved ${cell(store)}.hwstash_property_history (22 rows) out of Nova's schema to ${own(store)}.hwstash_property_history`);
-        expect(migrated.stdout).toContain(`moved ${cell(store)}.hwstash_schema_migrations (1 rows)`);
-        expect(migrated.stdout).toContain('up to date (version 1');
+        expect(migrated.stdout).toContain(`moved ${cell(store)}.hwstash_schema_migrations (2 rows)`);
+        expect(migrated.stdout).toContain('up to date (version 2');
 
         const again = await run(['--config-file', conf, 'db', 'migrate']);
         expect(again.stdout).not.toContain('moved');
@@ -140,6 +148,7 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
       }
 
       expect(await hwstashTables(store)).toEqual([
+        ...claims(own(store)),
         { schema: own(store), table: 'hwstash_property_history' },
         { schema: own(store), table: 'hwstash_schema_migrations' },
       ]);
@@ -165,8 +174,10 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
 
       const result = await store.migrate();
       expect(result.relocated.map((r) => [r.table, r.action, r.rows])).toEqual([
-        ['hwstash_schema_migrations', 'merged', 1],
+        ['hwstash_schema_migrations', 'merged', 2],
         ['hwstash_property_history', 'moved', 11],
+        // The one instance's claim, written by the stash through the earlier layout.
+        ...(dialect === 'mariadb' ? [['hwstash_instance_claims', 'moved', 1]] : []),
       ]);
       expect(await store.history(uuid)).toHaveLength(11);
       expect(await store.misplacedTables()).toEqual([]);
