@@ -9,7 +9,7 @@
  * stashers (two agents, or an agent and an operator's `set`) from both inserting a key: the
  * second waits on the first's instance rows, then reads its committed rows and adds nothing.
  * On a Galera cluster that lock holds on one node only; claimInstances makes writers on two nodes
- * conflict at certification instead (one statement more, plus one check, per batch that writes).
+ * conflict at certification instead (transaction.ts: one read per batch, one write per batch that writes).
  * Domain facts are gathered by the caller before the transaction: no libvirt call under a lock.
  */
 import type { Transaction } from 'sequelize';
@@ -24,7 +24,7 @@ import { novaRegistrationDefaults, planInstanceStash, type InstancePlan } from '
 import { storedProperties, sysmetaDict, type SysmetaRow } from './sysmeta.js';
 import { lastRebuilds, putPropertyRow, sysmetaRowsOf } from './system-metadata.js';
 import { naiveUtc } from './timestamps.js';
-import { claimInstances, writeTransaction } from './transaction.js';
+import { claimInstances, readClaims, writeTransaction } from './transaction.js';
 
 export interface StashOptions {
   profile: HostProfile;
@@ -293,9 +293,10 @@ export async function stashBatch(
       // task_state is read under the lock: Nova sets it before it loads the instance for its work.
       const { free, busy } = splitBusy(await liveInstanceRefsByUuid(db, unique, { transaction, host: options.host }));
       const decisions = await decide(db, free, options, transaction);
+      const claims = await readClaims(db, free.map((i) => i.uuid), transaction);
       await options.afterRead?.();
       const writing = decisions.filter((d) => Object.keys(d.plan.toStash).length > 0 || d.repair.restore.length > 0 || d.repair.adopt.length > 0);
-      await claimInstances(db, new Map(writing.map((d) => [d.plan.uuid, d.rows])), transaction);
+      await claimInstances(db, claims, writing.map((d) => d.plan.uuid), transaction);
       const rows = rowsOf(decisions.map((d) => d.plan));
       const at = now();
       await writeRepairs(db, decisions, options.actor, at, transaction);

@@ -25,19 +25,12 @@ function toRow(r: Record<string, unknown>): SysmetaRow {
 }
 
 /** Every system_metadata row of several instances with one query, grouped by instance, in id order. */
-export async function sysmetaRowsOf(
-  db: Database,
-  uuids: readonly string[],
-  transaction?: Transaction,
-  o: { locking?: boolean } = {},
-): Promise<Map<string, SysmetaRow[]>> {
+export async function sysmetaRowsOf(db: Database, uuids: readonly string[], transaction?: Transaction): Promise<Map<string, SysmetaRow[]>> {
   const out = new Map<string, SysmetaRow[]>(uuids.map((u) => [u, []]));
   if (uuids.length === 0) return out;
-  // A locking read (MySQL) sees the newest committed rows, not the transaction's snapshot.
-  const lock = o.locking && db.dialect === 'mysql' ? ' LOCK IN SHARE MODE' : '';
   const rows = await select(
     db,
-    `SELECT id, instance_uuid, ${quote(db, 'key')}, value, deleted FROM instance_system_metadata WHERE instance_uuid IN (:uuids)${lock}`,
+    `SELECT id, instance_uuid, ${quote(db, 'key')}, value, deleted FROM instance_system_metadata WHERE instance_uuid IN (:uuids)`,
     { uuids: [...uuids] },
     transaction,
   );

@@ -6,11 +6,9 @@
  * reads inside it see every committed write and no other writer can slip in between.
  * A deadlock or a busy database makes the whole transaction run again, a bounded number of times.
  */
-import { Transaction } from 'sequelize';
+import { QueryTypes, Transaction } from 'sequelize';
 import type { Database } from './database.js';
 import { errorChain } from './errors.js';
-import type { SysmetaRow } from './sysmeta.js';
-import { sysmetaRowsOf } from './system-metadata.js';
 
 /** What claimInstances throws when a writer on another Galera node got in between (see there). */
 export const STALE_READ = 'HWSTASH_STALE_READ';
@@ -82,50 +80,71 @@ export async function lockInstances(db: Database, uuids: readonly string[], tran
   return '';
 }
 
-/** Rows as compared by claimInstances: what a writer decided from. */
-function fingerprint(rows: readonly SysmetaRow[]): string {
-  return rows
-    .map((r) => `${r.id}\u0000${r.key}\u0000${r.value === null ? '\u0001' : r.value}\u0000${r.deleted}`)
-    .sort()
-    .join('\u0002');
+/** Each instance's claim version as the transaction's snapshot has it (null: never claimed); MySQL only. */
+export type ClaimVersions = ReadonlyMap<string, number | null>;
+
+/**
+ * The claim versions of instances, read with the transaction's other reads (the same snapshot:
+ * a consistent read, no lock). Empty on PostgreSQL and SQLite, where claimInstances does nothing.
+ */
+export async function readClaims(db: Database, uuids: readonly string[], transaction: Transaction): Promise<ClaimVersions> {
+  const out = new Map<string, number | null>();
+  if (db.dialect !== 'mysql' || uuids.length === 0) return out;
+  for (const u of uuids) out.set(u, null);
+  const found = await db.sequelize.query<{ instance_uuid: string; writes: number | string }>(
+    `SELECT instance_uuid, writes FROM ${db.own.table('hwstash_instance_claims')} WHERE instance_uuid IN (:uuids)`,
+    { type: QueryTypes.SELECT, replacements: { uuids: [...uuids] }, transaction },
+  );
+  for (const r of found) out.set(r.instance_uuid, Number(r.writes));
+  return out;
+}
+
+function stale(uuids: readonly string[]): Error {
+  return Object.assign(new Error(`instance(s) ${uuids.join(', ')} written by another hwstash since this transaction read them (a writer on another database node)`), {
+    code: STALE_READ,
+  });
 }
 
 /**
- * Before a write transaction writes instances' rows, on MySQL/MariaDB: bump each instance's row
- * in `hwstash_instance_claims`, then check that the instances' system_metadata is still what the
- * transaction read and decided from.
+ * Before a write transaction writes instances' rows, on MySQL/MariaDB: move each instance's claim
+ * in `hwstash_instance_claims` on from the version the transaction read (readClaims) to the next.
  *
  * On a Galera cluster the `FOR UPDATE` of lockInstances holds only on the writer's own node: an
  * operator's `set` through one node and an agent's stash through another both pass it, both
  * insert the same key, and rows of different ids never conflict, so both would commit (a
- * duplicate key, or the stash over the operator's value). The claim row is the same key in both
- * write sets: Galera's certification aborts the later of two overlapping writers at COMMIT, or the
- * earlier one's replication aborts the local one holding the row, both as ER_LOCK_DEADLOCK, and
- * writeTransaction runs it again, reading what the other committed. A writer whose snapshot
- * predates a commit that replicated before its claim is caught by the check (a locking read sees
- * the newest rows) and runs again too (HWSTASH_STALE_READ). On a single server the instance lock
- * already excludes the other writer and the check always passes. In uuid order, so two writers
- * of the same instances on one node take the claims in the same order.
+ * duplicate key, or the stash over the operator's value). Every hwstash writer moves the claim,
+ * so two overlapping writers of an instance write the same row:
+ * - the other's commit already applied here after this snapshot: the claim is not at the version
+ *   read (no row updated, or a duplicate key for a first claim): HWSTASH_STALE_READ;
+ * - not yet applied: Galera's certification aborts the later commit, or the replicated one aborts
+ *   the local transaction holding the row, both as ER_LOCK_DEADLOCK;
+ * and writeTransaction runs the loser again, reading what the other committed. Optimistic, so it
+ * takes no gap locks: only the claim rows themselves, by primary key, in uuid order. On a single
+ * server the instance lock already keeps such writers apart and the claim always moves.
  */
-export async function claimInstances(
-  db: Database,
-  read: ReadonlyMap<string, readonly SysmetaRow[]>,
-  transaction: Transaction,
-  /** The keys the writer read, when it read only some. */
-  o: { keys?: readonly string[] } = {},
-): Promise<void> {
-  if (db.dialect !== 'mysql' || read.size === 0) return;
-  const uuids = [...read.keys()].sort();
-  await db.sequelize.query(
-    `INSERT INTO ${db.own.table('hwstash_instance_claims')} (instance_uuid, writes) VALUES ${uuids.map(() => '(?, 1)').join(', ')} ON DUPLICATE KEY UPDATE writes = writes + 1`,
-    { replacements: uuids, transaction },
-  );
-  const now = await sysmetaRowsOf(db, uuids, transaction, { locking: true });
-  const keys = o.keys ? new Set(o.keys) : null;
-  for (const uuid of uuids) {
-    const current = (now.get(uuid) ?? []).filter((r) => keys === null || keys.has(r.key));
-    if (fingerprint(current) !== fingerprint(read.get(uuid) ?? [])) {
-      throw Object.assign(new Error(`the system_metadata of instance ${uuid} changed since it was read (a writer on another database node)`), { code: STALE_READ });
+export async function claimInstances(db: Database, read: ClaimVersions, writing: readonly string[], transaction: Transaction): Promise<void> {
+  if (db.dialect !== 'mysql' || writing.length === 0) return;
+  const table = db.own.table('hwstash_instance_claims');
+  const uuids = [...new Set(writing)].sort();
+  const known = uuids.filter((u) => (read.get(u) ?? null) !== null);
+  const fresh = uuids.filter((u) => (read.get(u) ?? null) === null);
+  if (known.length > 0) {
+    // By primary key (a row-constructor IN could scan, and lock, the whole table).
+    const [, affected] = await db.sequelize.query(
+      `UPDATE ${table} SET writes = writes + 1 WHERE instance_uuid IN (${known.map(() => '?').join(', ')}) AND writes = CASE instance_uuid ${known.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+      { type: QueryTypes.UPDATE, replacements: [...known, ...known.flatMap((u) => [u, read.get(u)])], transaction },
+    );
+    if (Number(affected) !== known.length) throw stale(known);
+  }
+  if (fresh.length > 0) {
+    try {
+      await db.sequelize.query(`INSERT INTO ${table} (instance_uuid, writes) VALUES ${fresh.map(() => '(?, 1)').join(', ')}`, {
+        replacements: fresh,
+        transaction,
+      });
+    } catch (err) {
+      if ([...errorChain(err)].some((e) => (e as { code?: unknown }).code === 'ER_DUP_ENTRY')) throw stale(fresh);
+      throw err;
     }
   }
 }
