@@ -47,6 +47,8 @@ export interface StashOptions {
   now?: () => Date;
   /** Awaited after the reads, before the writes (with the locks held): lets tests hold a stasher mid-way. */
   afterRead?: () => Promise<void>;
+  /** Awaited after the writes, before the commit: lets tests commit two writers at the same moment. */
+  beforeCommit?: () => Promise<void>;
   /**
    * The image properties of an instance's RequestSpec in Nova's API database (null: none, or no
    * API database): tells nova-manage's `image_property set` from a stale save of Nova's.
@@ -301,6 +303,7 @@ export async function stashBatch(
       const at = now();
       await writeRepairs(db, decisions, options.actor, at, transaction);
       await write(db, rows, options.actor, at, transaction, options.reasons);
+      await options.beforeCommit?.();
       return { decisions, rows, busy };
     });
   });

@@ -45,7 +45,9 @@ export async function writeTransaction<T>(
   fn: (transaction: Transaction) => Promise<T>,
   options: WriteTransactionOptions = {},
 ): Promise<T> {
-  const attempts = options.attempts ?? 5;
+  // Enough for a stash batch on a Galera node to outlast an operator's bulk set of the same
+  // instances through another node (each of its commits aborts the batch at certification).
+  const attempts = options.attempts ?? 10;
   const type = db.dialect === 'sqlite' ? Transaction.TYPES.IMMEDIATE : undefined;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -54,8 +56,8 @@ export async function writeTransaction<T>(
       const code = retryableCode(err);
       if (attempt >= attempts || code === null) throw err;
       db.queries.recordRetry(code);
-      // Jitter so two retrying writers do not collide again in lockstep.
-      await new Promise((r) => setTimeout(r, 20 * attempt + Math.floor(Math.random() * 30)));
+      // Doubling, capped at 1 s, with jitter so two retrying writers do not collide again in lockstep.
+      await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** (attempt - 1)) + Math.floor(Math.random() * 30)));
     }
   }
 }
