@@ -156,6 +156,8 @@ async function startAgent(dir: string, databaseUrl: string, names: { exchange: s
       `dead_letter_queue = ${names.queue}.dead`,
       'metrics_address =',
       `state_dir = ${dir}`,
+      // Measures the start-up reconcile itself, not the fleet's spreading of it (bench/fleet.ts).
+      'startup_jitter = 0',
       'log_level = info',
       ...(prefetch === undefined ? [] : [`prefetch = ${prefetch}`]),
       '',

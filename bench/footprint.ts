@@ -105,7 +105,7 @@ async function measureAgent(instances: number, events: number, unitEnv: Record<s
       '[database]', `connection = ${url}`,
       '[libvirt]', 'connection_uri = test:///default',
       '[hwstash]', `exchange = ${names.exchange}`, `queue = ${names.queue}`, `dead_letter_queue = ${names.queue}.dead`,
-      `metrics_address = 127.0.0.1:${port}`, `state_dir = ${dir}`, 'log_level = warn', 'audit_interval = 0', '',
+      `metrics_address = 127.0.0.1:${port}`, `state_dir = ${dir}`, 'log_level = warn', 'audit_interval = 0', 'startup_jitter = 0', '',
     ].join('\n'), { mode: 0o600 });
 
     const started = performance.now();

@@ -11,6 +11,7 @@ import { benchOsinfo } from './osinfo.js';
 import { benchReconcile } from './reconcile.js';
 import { benchStartup } from './startup.js';
 import { benchFootprint } from './footprint.js';
+import { benchFleet } from './fleet.js';
 
 interface Figure {
   name: string;
@@ -29,6 +30,7 @@ const GROUPS: Record<string, () => Promise<Figure[]>> = {
   agent: () => benchAgent(),
   startup: () => benchStartup(),
   footprint: () => benchFootprint(),
+  fleet: () => benchFleet(),
 };
 
 const fmt = (v: number | string | undefined | null): string =>

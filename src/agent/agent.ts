@@ -2,6 +2,12 @@
  * The agent's lifecycle: parts start in order (database, libvirt, the `prepare` hook where the
  * demo seeds, health, bus), the host is reconciled (the restart hook), then events are consumed;
  * on stop, in-flight work drains within a bounded time and the parts close in reverse order.
+ *
+ * With [hwstash] startup_jitter, the first reconcile instead waits a random delay while events
+ * are consumed and READY is sent: a fleet-wide restart would otherwise send every host's
+ * reconcile to the one cell database at once. The delay is safe to take because the
+ * hwstash-reconcile oneshot has already stashed the host before nova-compute started, and every
+ * event's stash takes the same locks as the reconcile's.
  */
 import { readRememberedRelease, rememberRelease } from './release-memory.js';
 import { chooseRelease, type NovaRelease } from '../core/releases.js';
@@ -43,6 +49,16 @@ export interface AgentOptions {
   databaseProbeMs?: number;
   /** How often an unreachable libvirt is tried again (default 10 s). */
   libvirtRetryMs?: number;
+  /** A number in [0, 1) that picks the start-up delay (default Math.random): tests pin it. */
+  random?: () => number;
+}
+
+/** The first reconcile's delay: uniform in [0, jitter seconds); 0 when the jitter is off. */
+export function startupDelayMs(jitterSeconds: number, random: () => number = Math.random): number {
+  if (jitterSeconds <= 0) return 0;
+  // Clamped: a random() of exactly 1 (or a bad injected one) must not reach or pass the window.
+  const r = Math.min(Math.max(random(), 0), 1 - Number.EPSILON);
+  return Math.floor(r * jitterSeconds * 1000);
 }
 
 export class Agent {
@@ -57,6 +73,10 @@ export class Agent {
   private gate: DatabaseGate | null = null;
   private readonly stopCtl = new AbortController();
   private reconciled = false;
+  /** READY=1 sent: systemd's start timeout no longer applies. */
+  private readySent = false;
+  /** The first reconcile, when the start-up jitter delays it past start(). */
+  private firstReconcile: Promise<void> | null = null;
   /** The host profile with the Nova release chosen at start. */
   private profile: HostProfile;
   private release: NovaRelease | null = null;
@@ -142,6 +162,15 @@ export class Agent {
     }
 
     this.startBus();
+    const delayMs = startupDelayMs(settings.hwstash.startupJitter, this.opts.random);
+    if (delayMs > 0) {
+      // READY is not held for the delay: systemd's start timeout and nova-compute's restart must
+      // not wait on a sleep. Events are handled meanwhile; the first reconcile comes after.
+      this.consumer?.start();
+      this.sendReady();
+      this.firstReconcile = this.reconcileAfterDelay(delayMs);
+      return;
+    }
     this.systemd.status('reconciling this host');
     try {
       await this.reconcile('agent start');
@@ -153,8 +182,40 @@ export class Agent {
     this.consumer?.start();
     this.startAudit();
     this.startProfileHeartbeat();
-    this.systemd.ready(`consuming Nova notifications for ${settings.host}`);
+    this.sendReady();
+  }
+
+  private sendReady(): void {
+    this.readySent = true;
+    this.systemd.ready(`consuming Nova notifications for ${this.opts.settings.host}`);
     this.log.info('hwstash agent ready');
+  }
+
+  /**
+   * The jittered first reconcile. It cannot fail the start any more (READY is sent), so a
+   * failure is logged and left to the periodic audit, which is a reconcile too.
+   */
+  private async reconcileAfterDelay(delayMs: number): Promise<void> {
+    const signal = this.stopCtl.signal;
+    this.log.info({ delay_ms: delayMs, startup_jitter: this.opts.settings.hwstash.startupJitter }, 'first reconcile delayed by [hwstash] startup_jitter');
+    this.systemd.status(`consuming Nova notifications for ${this.opts.settings.host}; first reconcile in ${Math.ceil(delayMs / 1000)} s`);
+    if (!(await sleep(delayMs, signal))) return;
+    try {
+      await this.reconcile('agent start');
+      this.reconciled = true;
+    } catch (err) {
+      if (signal.aborted) return;
+      this.log.error({ reason: (err as Error).message }, 'first reconcile failed; the periodic audit retries');
+    }
+    if (signal.aborted) return;
+    this.startAudit();
+    this.startProfileHeartbeat();
+    this.systemd.status(`consuming Nova notifications for ${this.opts.settings.host}`);
+  }
+
+  /** Settles once the first reconcile has run (at once when it ran inside start()). */
+  async firstReconcileDone(): Promise<void> {
+    await this.firstReconcile;
   }
 
   /** Whose rules apply: [hwstash] nova_release, or (auto) what this host's nova-compute row says. */
@@ -470,7 +531,7 @@ export class Agent {
           // Before READY=1 there are no watchdog pings: keep systemd's start timeout ahead of
           // the first reconcile of a large host while it makes progress.
           onProgress: (p) => {
-            if (this.reconciled) return;
+            if (this.reconciled || this.readySent) return;
             this.systemd.extendStartTimeout(120);
             this.systemd.status(`reconciling this host: ${p.done}/${p.total} instances`);
           },
@@ -532,7 +593,7 @@ export class Agent {
     // waiting on a row lock) would otherwise hold the pool's close, and the process, forever.
     // Its transaction is rolled back by the server when the process exits.
     const closing: Array<[string, () => Promise<unknown> | undefined]> = [
-      ['reconcile', () => this.reconciling ?? undefined],
+      ['reconcile', () => this.reconciling ?? this.firstReconcile ?? undefined],
       ['host profile', () => this.profiling ?? undefined],
       ['publisher', () => this.publisher?.close()],
       ['bus', () => this.connection?.close(2000)],

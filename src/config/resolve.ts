@@ -270,6 +270,7 @@ function resolve(sources: readonly ConfigSource[], ctx: ResolveContext): Resolve
       logLevel: str('hwstash', 'log_level') as LogLevel,
       shutdownTimeout: num('hwstash', 'shutdown_timeout'),
       auditInterval: num('hwstash', 'audit_interval'),
+      startupJitter: num('hwstash', 'startup_jitter'),
       profileInterval: num('hwstash', 'profile_interval'),
       publishNotifications: bool('hwstash', 'publish_notifications'),
     },

@@ -94,6 +94,8 @@ export const EMBEDDED_SAMPLE: SampleSpec = {
     'hwstash.state_dir': './state',
     // No nova-compute here to start the demo's guests: hwstash starts them itself.
     'hwstash.start_domains': 'true',
+    // One machine, no fleet to spread: the demo's host is reconciled before READY.
+    'hwstash.startup_jitter': '0',
   },
 };
 

@@ -97,6 +97,8 @@ export interface Settings {
     logLevel: LogLevel;
     /** Seconds a SIGTERM waits for in-flight work before exiting. */
     shutdownTimeout: number;
+    /** [hwstash] startup_jitter: the first reconcile waits a random delay in [0, this) seconds; 0 = none. */
+    startupJitter: number;
     /** [hwstash] audit_interval: seconds between audits of the host; 0 = none. */
     auditInterval: number;
     /** [hwstash] profile_interval: seconds between heartbeats of this host's profile; 0 = at start only. */

@@ -15,7 +15,7 @@ import { ConfigError } from '../config/errors.js';
 import { SQL_IDENTIFIER } from '../config/options.js';
 
 /** Every table hwstash has ever created; a migration that adds one adds it here. */
-export const OWN_TABLES = ['hwstash_schema_migrations', 'hwstash_property_history', 'hwstash_hosts'] as const;
+export const OWN_TABLES = ['hwstash_schema_migrations', 'hwstash_property_history', 'hwstash_instance_claims', 'hwstash_hosts'] as const;
 export type OwnTable = (typeof OWN_TABLES)[number];
 
 export const DEFAULT_POSTGRES_SCHEMA = 'hwstash';

@@ -19,7 +19,7 @@ import { storableValue } from './storable.js';
 import { storedProperties, sysmetaDict, type StoredProperty, type SysmetaRow } from './sysmeta.js';
 import { putPropertyRow, sysmetaRowsForKeys } from './system-metadata.js';
 import { naiveUtc } from './timestamps.js';
-import { writeTransaction } from './transaction.js';
+import { claimInstances, readClaims, writeTransaction } from './transaction.js';
 
 /** Store a value (null: "no such device"), or remove the row (back to "not stashed"). */
 export type PropertyChange = { property: PropertyName; value: string | null } | { property: PropertyName; remove: true };
@@ -85,12 +85,14 @@ export async function writeProperties(
     const [instance] = await liveInstancesByUuid(db, [uuid], { transaction });
     if (!instance) throw new InstanceNotFoundError(uuid);
     const rows = await sysmetaRowsForKeys(db, uuid, PROPERTIES.map((p) => p.key), transaction);
+    const claims = await readClaims(db, [uuid], transaction);
     const stored = storedProperties(sysmetaDict(rows));
     await options.check?.(instance, stored);
     await options.afterRead?.();
 
     // One reading of the clock: the rows and their history carry the same time.
     const writtenAt = now();
+    if (wanted.length > 0) await claimInstances(db, claims, [uuid], transaction);
     const at = naiveUtc(writtenAt);
     const writes: PropertyWrite[] = [];
     const history: HistoryEntry[] = [];

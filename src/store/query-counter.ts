@@ -4,6 +4,12 @@
  */
 export class QueryCounter {
   private n = 0;
+  /**
+   * Write transactions run again, by the error that made them (ER_LOCK_DEADLOCK, which is also
+   * Galera's certification failure, ER_LOCK_WAIT_TIMEOUT, 40P01 …): what a fleet's contention
+   * costs, for the benchmark and the tests.
+   */
+  readonly retries: Record<string, number> = {};
 
   /** Statements sent since the store was opened. */
   get count(): number {
@@ -12,6 +18,10 @@ export class QueryCounter {
 
   record(): void {
     this.n += 1;
+  }
+
+  recordRetry(code: string): void {
+    this.retries[code] = (this.retries[code] ?? 0) + 1;
   }
 
   /** Run `fn` and return its result with the statements it sent. */

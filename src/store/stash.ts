@@ -8,6 +8,8 @@
  * Nova's table has no unique key on (instance_uuid, key), so the lock is what keeps two
  * stashers (two agents, or an agent and an operator's `set`) from both inserting a key: the
  * second waits on the first's instance rows, then reads its committed rows and adds nothing.
+ * On a Galera cluster that lock holds on one node only; claimInstances makes writers on two nodes
+ * conflict at certification instead (transaction.ts: one read per batch, one write per batch that writes).
  * Domain facts are gathered by the caller before the transaction: no libvirt call under a lock.
  */
 import type { Transaction } from 'sequelize';
@@ -22,7 +24,7 @@ import { novaRegistrationDefaults, planInstanceStash, type InstancePlan } from '
 import { storedProperties, sysmetaDict, type SysmetaRow } from './sysmeta.js';
 import { lastRebuilds, putPropertyRow, sysmetaRowsOf } from './system-metadata.js';
 import { naiveUtc } from './timestamps.js';
-import { writeTransaction } from './transaction.js';
+import { claimInstances, readClaims, writeTransaction } from './transaction.js';
 
 export interface StashOptions {
   profile: HostProfile;
@@ -45,6 +47,8 @@ export interface StashOptions {
   now?: () => Date;
   /** Awaited after the reads, before the writes (with the locks held): lets tests hold a stasher mid-way. */
   afterRead?: () => Promise<void>;
+  /** Awaited after the writes, before the commit: lets tests commit two writers at the same moment. */
+  beforeCommit?: () => Promise<void>;
   /**
    * The image properties of an instance's RequestSpec in Nova's API database (null: none, or no
    * API database): tells nova-manage's `image_property set` from a stale save of Nova's.
@@ -291,11 +295,15 @@ export async function stashBatch(
       // task_state is read under the lock: Nova sets it before it loads the instance for its work.
       const { free, busy } = splitBusy(await liveInstanceRefsByUuid(db, unique, { transaction, host: options.host }));
       const decisions = await decide(db, free, options, transaction);
+      const claims = await readClaims(db, free.map((i) => i.uuid), transaction);
       await options.afterRead?.();
+      const writing = decisions.filter((d) => Object.keys(d.plan.toStash).length > 0 || d.repair.restore.length > 0 || d.repair.adopt.length > 0);
+      await claimInstances(db, claims, writing.map((d) => d.plan.uuid), transaction);
       const rows = rowsOf(decisions.map((d) => d.plan));
       const at = now();
       await writeRepairs(db, decisions, options.actor, at, transaction);
       await write(db, rows, options.actor, at, transaction, options.reasons);
+      await options.beforeCommit?.();
       return { decisions, rows, busy };
     });
   });

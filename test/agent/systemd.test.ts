@@ -103,6 +103,8 @@ test(
         '[hwstash]',
         `state_dir = ${state}`,
         'metrics_address = 127.0.0.1:0',
+        // READY is awaited after the start-up reconcile here.
+        'startup_jitter = 0',
         'log_level = debug',
         '',
       ].join('\n'),

@@ -70,6 +70,8 @@ export function configText(dbUrl: string, stateDir: string, o: ConfigOptions = {
     'driver = messagingv2',
     '[hwstash]',
     `state_dir = ${stateDir}`,
+    // An agent started from this file reconciles at once, as the tests expect.
+    'startup_jitter = 0',
     'log_level = error',
     o.extra ?? '',
     '',

@@ -36,6 +36,7 @@ export function agentConfig(host: string, databaseUrl: string, libvirtUri = 'tes
     'driver = messagingv2',
     '[hwstash]',
     'metrics_address = 127.0.0.1:0',
+    'startup_jitter = 0',
     '',
   ].join('\n');
 }

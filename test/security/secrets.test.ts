@@ -113,6 +113,7 @@ function conf(o: { db: string; bus: string; extra?: string }): string {
     '[hwstash]',
     `state_dir = ${dir}`,
     'osinfo_dir = /usr/share/osinfo',
+    'startup_jitter = 0',
     'log_level = debug',
     'metrics_address = 127.0.0.1:0',
     `exchange = ${names.exchange}`,

@@ -52,17 +52,17 @@ describe('hwstash db and hwstash reconcile', () => {
     expect(before.code).toBe(0);
     expect(JSON.parse(before.stdout)).toMatchObject({
       schemaVersion: null,
-      pending: [1, 2],
+      pending: [1, 2, 3],
       novaTables: { instances: false, instance_system_metadata: false },
     });
 
     expect(await cli('db', 'init-nova-schema')).toMatchObject({ code: 0, stdout: 'created Nova table(s): instances, instance_system_metadata, instance_actions, block_device_mapping\n' });
     expect((await cli('db', 'init-nova-schema')).stdout).toContain('already present');
-    expect(await cli('db', 'migrate')).toMatchObject({ code: 0, stdout: "applied migration(s) 1, 2; hwstash schema is at version 2, its tables in the same SQLite file as Nova's tables\n" });
-    expect(await cli('db', 'migrate')).toMatchObject({ code: 0, stdout: "hwstash schema is up to date (version 2, its tables in the same SQLite file as Nova's tables)\n" });
+    expect(await cli('db', 'migrate')).toMatchObject({ code: 0, stdout: "applied migration(s) 1, 2, 3; hwstash schema is at version 3, its tables in the same SQLite file as Nova's tables\n" });
+    expect(await cli('db', 'migrate')).toMatchObject({ code: 0, stdout: "hwstash schema is up to date (version 3, its tables in the same SQLite file as Nova's tables)\n" });
 
     const after = await cli('db', 'status', '--format', 'table');
-    expect(after.stdout).toMatch(/hwstash schema version\s*│\s*2/);
+    expect(after.stdout).toMatch(/hwstash schema version\s*│\s*3/);
     expect(after.stdout).toMatch(/Nova table instances\s*│\s*present/);
   });
 

@@ -32,14 +32,14 @@ async function hwstashTables(store: Store): Promise<Row[]> {
 
 /**
  * The layout an earlier hwstash left: its one migration run with its unqualified table names,
- * i.e. inside Nova's schema (host profiles, migration 2, came after the move). Returns a Database
+ * i.e. inside Nova's schema (host profiles, migration 3, came after the move). Returns a Database
  * that writes there, as that version did.
  */
 async function earlierVersionLayout(store: Store): Promise<Database> {
   const legacy: Database = { ...store.db, own: ownSchema(store.dialect, null) };
   await migrate(legacy);
   await legacy.sequelize.query(`DROP TABLE ${legacy.own.table('hwstash_hosts')}`);
-  await legacy.sequelize.query(`DELETE FROM ${legacy.own.table('hwstash_schema_migrations')} WHERE version = 2`);
+  await legacy.sequelize.query(`DELETE FROM ${legacy.own.table('hwstash_schema_migrations')} WHERE version = 3`);
   return legacy;
 }
 
@@ -48,6 +48,8 @@ const stashOpts = { actor: 'earlier-hwstash', profile: KVM_X86, osinfo: null };
 export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
   const cell = (store: Store) => (dialect === 'mariadb' ? String(store.db.sequelize.config.database) : 'public');
   const own = (store: Store) => (dialect === 'mariadb' ? `${cell(store)}_hwstash` : 'hwstash');
+  // Migration 2's claims table exists on MySQL/MariaDB only (Galera's multi-node writers).
+  const claims = (schema: string) => (dialect === 'mariadb' ? [{ schema, table: 'hwstash_instance_claims' }] : []);
 
   describe(`hwstash's own tables on ${dialect}`, () => {
     let tdb: TestDatabase;
@@ -66,9 +68,10 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
 
     test("a fresh install creates its schema and leaves Nova's untouched", async () => {
       const result = await store.migrate();
-      expect(result).toMatchObject({ applied: [1, 2], createdSchema: true, relocated: [] });
+      expect(result).toMatchObject({ applied: [1, 2, 3], createdSchema: true, relocated: [] });
       expect(await hwstashTables(store)).toEqual([
         { schema: own(store), table: 'hwstash_hosts' },
+        ...claims(own(store)),
         { schema: own(store), table: 'hwstash_property_history' },
         { schema: own(store), table: 'hwstash_schema_migrations' },
       ]);
@@ -110,10 +113,15 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
       );
       expect(before).toHaveLength(22);
       expect(await hwstashTables(store)).toEqual([
+        ...claims(cell(store)),
         { schema: cell(store), table: 'hwstash_property_history' },
         { schema: cell(store), table: 'hwstash_schema_migrations' },
       ]);
-      expect(await store.misplacedTables()).toEqual([`${cell(store)}.hwstash_schema_migrations`, `${cell(store)}.hwstash_property_history`]);
+      expect(await store.misplacedTables()).toEqual([
+        `${cell(store)}.hwstash_schema_migrations`,
+        `${cell(store)}.hwstash_property_history`,
+        ...claims(cell(store)).map((t) => `${t.schema}.${t.table}`),
+      ]);
 
       // The agent, as an operator starts it: refuses, naming the tables and the command.
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hwstash-own-'));
@@ -126,7 +134,7 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
         const fatal = agent.lines.find((l) => l['msg'] === 'agent failed to start');
         expect(String(fatal?.['reason'])).toMatch(/hwstash_property_history.*still in Nova's schema.*hwstash db migrate/);
         // Refused before it created or moved anything.
-        expect(await store.misplacedTables()).toHaveLength(2);
+        expect(await store.misplacedTables()).toHaveLength(dialect === 'mariadb' ? 3 : 2);
 
         const status = await run(['--config-file', conf, 'db', 'status', '--format', 'json']);
         expect(JSON.parse(status.stdout)).toMatchObject({ schemaVersion: null, misplaced: expect.arrayContaining([`${cell(store)}.hwstash_property_history`]) });
@@ -134,9 +142,9 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
         const migrated = await run(['--config-file', conf, 'db', 'migrate']);
         expect(migrated.code).toBe(0);
         expect(migrated.stdout).toContain(`moved ${cell(store)}.hwstash_property_history (22 rows) out of Nova's schema to ${own(store)}.hwstash_property_history`);
-        expect(migrated.stdout).toContain(`moved ${cell(store)}.hwstash_schema_migrations (1 rows)`);
-        // The moved bookkeeping says 1: migration 2 then creates hwstash_hosts in the new place.
-        expect(migrated.stdout).toContain('applied migration(s) 2; hwstash schema is at version 2');
+        expect(migrated.stdout).toContain(`moved ${cell(store)}.hwstash_schema_migrations (2 rows)`);
+        // The moved bookkeeping says 1 and 2: migration 3 then creates hwstash_hosts in the new place.
+        expect(migrated.stdout).toContain('applied migration(s) 3; hwstash schema is at version 3');
 
         const again = await run(['--config-file', conf, 'db', 'migrate']);
         expect(again.stdout).not.toContain('moved');
@@ -146,6 +154,7 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
 
       expect(await hwstashTables(store)).toEqual([
         { schema: own(store), table: 'hwstash_hosts' },
+        ...claims(own(store)),
         { schema: own(store), table: 'hwstash_property_history' },
         { schema: own(store), table: 'hwstash_schema_migrations' },
       ]);
@@ -171,8 +180,10 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
 
       const result = await store.migrate();
       expect(result.relocated.map((r) => [r.table, r.action, r.rows])).toEqual([
-        ['hwstash_schema_migrations', 'merged', 1],
+        ['hwstash_schema_migrations', 'merged', 2],
         ['hwstash_property_history', 'moved', 11],
+        // The one instance's claim, written by the stash through the earlier layout.
+        ...(dialect === 'mariadb' ? [['hwstash_instance_claims', 'moved', 1]] : []),
       ]);
       expect(await store.history(uuid)).toHaveLength(11);
       expect(await store.misplacedTables()).toEqual([]);

@@ -13,13 +13,14 @@ import type { OwnSchema } from '../own-schema.js';
 import { naiveUtc } from '../timestamps.js';
 import type { Migration } from './migration.js';
 import { propertyHistory } from './001-property-history.js';
-import { hostProfiles } from './002-hosts.js';
+import { instanceClaims } from './002-instance-claims.js';
+import { hostProfiles } from './003-hosts.js';
 import { ensureOwnSchema, legacyTables, relocateLegacyTables, tablesIn, type Relocation } from './relocate.js';
 
 export type { Migration } from './migration.js';
 export { legacyTables, RelocationConflictError, type LegacyTable, type Relocation } from './relocate.js';
 
-export const MIGRATIONS: readonly Migration[] = [propertyHistory, hostProfiles];
+export const MIGRATIONS: readonly Migration[] = [propertyHistory, instanceClaims, hostProfiles];
 export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 export const MIGRATIONS_TABLE = 'hwstash_schema_migrations';
 

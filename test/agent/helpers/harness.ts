@@ -77,6 +77,8 @@ export function writeConf(dir: string, o: ConfOptions): string {
     osinfo_dir: OSINFO_DIR,
     state_dir: dir,
     shutdown_timeout: 10,
+    // Tests look for the start-up reconcile's work as soon as start() returns.
+    startup_jitter: 0,
     log_level: 'debug',
     ...o.hwstash,
   };

@@ -396,6 +396,8 @@ function writeConf(dir: string, c: ConfValues): string {
     `osinfo_dir = ${OSINFO_DIR}`,
     `state_dir = ${dir}`,
     'shutdown_timeout = 10',
+    // The scenarios look for the start-up reconcile's work as soon as the agent is ready.
+    'startup_jitter = 0',
     // The operator CLI logs to stderr at this level; the agent logs into the test's capture.
     'log_level = error',
     '',

@@ -58,7 +58,7 @@ const ddl = (t: string) => ({
 });
 
 export const hostProfiles: Migration = {
-  version: 2,
+  version: 3,
   name: 'host profiles',
   statements: (own: OwnSchema) => ddl(own.table('hwstash_hosts'))[own.dialect],
 };
