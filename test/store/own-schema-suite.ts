@@ -91,7 +91,7 @@ export function ownSchemaSuite(dialect: Exclude<TestDialect, 'sqlite'>): void {
         );
         if (dialect === 'mariadb') {
           const [rows] = await other.db.sequelize.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'hwstash_elsewhere_test'");
-          expect(Number((rows as Array<{ n: unknown }>)[0]!.n)).toBe(3);
+          expect(Number((rows as Array<{ n: unknown }>)[0]!.n)).toBe(4);
           await other.db.sequelize.query('DROP DATABASE `hwstash_elsewhere_test`');
         }
       } finally {

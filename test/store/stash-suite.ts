@@ -31,12 +31,12 @@ export function stashSuite(dialect: TestDialect): void {
     });
 
     test('migrations and Nova schema are idempotent', async () => {
-      expect(await store.migrate()).toMatchObject({ applied: [], version: 2, createdSchema: false, relocated: [] });
+      expect(await store.migrate()).toMatchObject({ applied: [], version: 3, createdSchema: false, relocated: [] });
       expect(await store.initNovaSchema()).toEqual([]);
       const status = await store.status();
       expect(status).toEqual({
-        schemaVersion: 2,
-        latestVersion: 2,
+        schemaVersion: 3,
+        latestVersion: 3,
         pending: [],
         novaTables: { instances: true, instance_system_metadata: true, instance_actions: true },
         location: store.ownLocation,
