@@ -22,7 +22,7 @@ import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
 import { redactUrl } from '../config/redact.js';
 import type { Settings } from '../config/settings.js';
 import { Hypervisor } from '../hypervisor/index.js';
-import { DatabaseUnavailableError, Store } from '../store/index.js';
+import { DatabaseUnavailableError, MissingTableError, Store } from '../store/index.js';
 import { DatabaseGate } from './database-gate.js';
 import { DomainSync } from './domain-sync.js';
 import { EventHandlers } from './handlers.js';
@@ -137,6 +137,10 @@ export class Agent {
       );
     }
     const migrated = await this.gate.run(() => this.db.migrate(), signal);
+    // Checked before READY: the first reconcile, which would otherwise be the one to find them
+    // missing, may come a startup_jitter later, with the agent reported healthy meanwhile.
+    const [missingNova] = await this.gate.run(() => this.db.missingNovaTables(), signal);
+    if (missingNova !== undefined) throw new MissingTableError(missingNova, this.db.where);
     await this.chooseRelease(signal);
     if (migrated.applied.length || migrated.createdSchema) {
       this.log.info({ applied: migrated.applied, location: migrated.location }, 'hwstash tables migrated');

@@ -124,6 +124,15 @@ export class Store {
     return this.guard(() => initNovaSchema(this.db));
   }
 
+  /** Nova's tables hwstash uses that this database lacks (or this account cannot see). */
+  missingNovaTables(): Promise<string[]> {
+    return this.guard(async () =>
+      Object.entries(await novaTablesPresent(this.db))
+        .filter(([, present]) => !present)
+        .map(([table]) => table),
+    );
+  }
+
   status(): Promise<StoreStatus> {
     return this.guard(async () => {
       const version = await schemaVersion(this.db);

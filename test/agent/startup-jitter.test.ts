@@ -91,3 +91,18 @@ test('startup_jitter = 0: the host is reconciled inside start(), before READY', 
     await h.cleanup();
   }
 }, 60_000);
+
+test("with a jitter, a database without Nova's tables still fails the start, naming the table, before READY", async () => {
+  const h = await AgentHarness.create({ hwstash: { startup_jitter: 3600 } });
+  try {
+    await h.store.db.sequelize.query('DROP TABLE instance_actions');
+    const failed = await h.startAgent({ random: () => 0.5 }, { waitConsuming: false }).then(
+      () => null,
+      (err: Error) => err,
+    );
+    expect(failed?.message).toMatch(/table instance_actions does not exist in the database at .*is \[database\] connection Nova's cell database\?/);
+    expect(h.logs.find('hwstash agent ready')).toHaveLength(0);
+  } finally {
+    await h.cleanup();
+  }
+});

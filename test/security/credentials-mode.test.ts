@@ -37,6 +37,10 @@ const ARGS: Record<string, string[]> = {
   'domain sync': [UUID],
   emit: ['service.update'],
   'demo boot': [],
+  'fleet hosts': [],
+  'fleet record': [],
+  'move-check': [UUID],
+  'what-if': ['--domcaps', '/nonexistent/domcaps.xml'],
 };
 
 /** The commands that do something (no subcommands of their own), from the program. */
