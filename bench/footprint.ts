@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import type { Channel } from 'amqplib';
 import mysql from 'mysql2/promise';
 import { parseDatabaseUrl } from '../src/config/database-url.js';
 import { Store } from '../src/store/index.js';
@@ -133,9 +134,6 @@ async function measureAgent(instances: number, events: number, unitEnv: Record<s
     const { rss: first, perSecond } = await round(events);
     const { rss: second } = await round(events);
     await pub.close();
-    await setup.deleteExchange(names.exchange);
-    await setup.deleteQueue(names.queue).catch(() => undefined);
-    await setup.deleteQueue(`${names.queue}.dead`).catch(() => undefined);
     await setup.close();
 
     bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
@@ -154,7 +152,15 @@ async function measureAgent(instances: number, events: number, unitEnv: Record<s
     agent?.kill('SIGTERM');
     bare?.kill('SIGKILL');
     if (agent) await new Promise((r) => agent!.once('exit', r));
+    // Only once the agent is gone: a consumer still running declares its queues again.
+    for (const drop of [(c: Channel) => c.deleteExchange(names.exchange), (c: Channel) => c.deleteQueue(names.queue), (c: Channel) => c.deleteQueue(`${names.queue}.dead`)]) {
+      // A channel each: a failed delete closes the channel it ran on.
+      const ch = await model.createChannel();
+      await drop(ch).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    }
     await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+    await admin.query(`DROP DATABASE IF EXISTS \`${dbName}_hwstash\``);
     await admin.end();
     await model.close().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
