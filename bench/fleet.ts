@@ -28,7 +28,8 @@ import { parseDatabaseUrl } from '../src/config/database-url.js';
 import { NOVA_DEFAULT_PROFILE, type HostProfile, type OsInfoLookup } from '../src/core/inputs.js';
 import { PROPERTIES } from '../src/core/properties.js';
 import { OsInfoIndex, resolveOsinfoDir } from '../src/osinfo/index.js';
-import { DatabaseUnavailableError, Store } from '../src/store/index.js';
+import { Store } from '../src/store/index.js';
+import { openRetrying } from '../src/store/open-retrying.js';
 import { naiveUtc } from '../src/store/timestamps.js';
 import type { BenchResult } from './domain-xml.js';
 
@@ -73,21 +74,13 @@ async function seed(store: Store, hosts: number, perHost: number): Promise<void>
 }
 
 /**
- * Connects as the agent's openStore does at start: a refused or timed-out connection is tried
- * again after 0.5 s, doubling up to [database] retry_interval (10 s), [database] max_retries (10)
- * times. A thousand hosts connecting at once overflow the server's accept queue (back_log).
+ * Connects as the agent does at start (openRetrying with the default [database] max_retries 10
+ * and retry_interval 10 s): a thousand hosts connecting at once overflow the server's accept
+ * queue (back_log).
  */
 async function openLikeTheAgent(url: string): Promise<{ store: Store; retries: number }> {
-  let delay = 500;
-  for (let retries = 0; ; retries++) {
-    try {
-      return { store: await Store.open(url, { poolMax: 1 }), retries };
-    } catch (err) {
-      if (!(err instanceof DatabaseUnavailableError) || retries >= 10) throw err;
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 10_000);
-    }
-  }
+  const { opened, retries } = await openRetrying(() => Store.open(url, { poolMax: 1 }), { maxRetries: 10, retryInterval: 10 });
+  return { store: opened, retries };
 }
 
 interface HostRun {

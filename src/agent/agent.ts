@@ -22,7 +22,8 @@ import type { HostProfile, OsInfoLookup } from '../core/inputs.js';
 import { redactUrl } from '../config/redact.js';
 import type { Settings } from '../config/settings.js';
 import { Hypervisor } from '../hypervisor/index.js';
-import { DatabaseUnavailableError, MissingTableError, Store } from '../store/index.js';
+import { MissingTableError, Store } from '../store/index.js';
+import { openRetrying } from '../store/open-retrying.js';
 import { DatabaseGate } from './database-gate.js';
 import { DomainSync } from './domain-sync.js';
 import { EventHandlers } from './handlers.js';
@@ -345,24 +346,18 @@ export class Agent {
   private async openStore(signal: AbortSignal): Promise<Store> {
     const { settings } = this.opts;
     const url = requireDatabaseConnection(settings);
-    // oslo.db's max_retries (-1: for ever) and retry_interval (here the cap of a doubling back-off).
     const { maxRetries, retryInterval } = settings.database;
-    let delay = Math.min(500, retryInterval * 1000);
-    for (let retries = 0; ; retries++) {
-      try {
-        return await Store.open(url, { logger: this.log, ownSchema: settings.ownSchema, ...databaseOpenOptions(settings.database) });
-      } catch (err) {
-        if (!(err instanceof DatabaseUnavailableError) || signal.aborted) throw err;
+    const { opened } = await openRetrying(() => Store.open(url, { logger: this.log, ownSchema: settings.ownSchema, ...databaseOpenOptions(settings.database) }), {
+      maxRetries,
+      retryInterval,
+      signal,
+      onRetry: (err, delayMs) => {
         this.metrics.databaseConnected.set(0);
-        if (maxRetries >= 0 && retries >= maxRetries) {
-          throw new Error(`${err.message} (gave up after ${retries} retries: [database] max_retries = ${maxRetries})`);
-        }
-        this.log.error({ reason: err.message, retry_in_ms: delay }, 'database unreachable at start; retrying');
+        this.log.error({ reason: err.message, retry_in_ms: delayMs }, 'database unreachable at start; retrying');
         this.systemd.status(`waiting for the database: ${err.message}`);
-        await sleep(delay, signal);
-        delay = Math.min(delay * 2, retryInterval * 1000);
-      }
-    }
+      },
+    });
+    return opened;
   }
 
   private async openHypervisor(): Promise<void> {
