@@ -26,6 +26,7 @@ import { MissingTableError, Store } from '../store/index.js';
 import { openRetrying } from '../store/open-retrying.js';
 import { DatabaseGate } from './database-gate.js';
 import { DomainSync } from './domain-sync.js';
+import type { FleetProfiles } from './fleet.js';
 import { EventHandlers } from './handlers.js';
 import { HealthServer } from './health.js';
 import { AgentMetrics, eventTypeLabel } from './metrics.js';
@@ -90,9 +91,8 @@ export class Agent {
   private databaseProbe: NodeJS.Timeout | undefined;
   private audit: NodeJS.Timeout | undefined;
   private profileTimer: NodeJS.Timeout | undefined;
-  /** The libvirt and QEMU versions last recorded; a change makes the capabilities be asked again. */
-  private recordedVersions: string | null = null;
   private profiling: Promise<void> | null = null;
+  private fleetProfiles: FleetProfiles | null = null;
   private apiDb: Promise<Database> | undefined;
   private readonly systemd: Systemd;
   readonly log: Logger;
@@ -299,10 +299,8 @@ export class Agent {
   async recordProfile(why = 'requested'): Promise<void> {
     const hv = this.hypervisor;
     if (!hv) return;
-    const { collectProfile, strandedCount } = await import('./fleet.js');
-    const versions = JSON.stringify(await hv.versions());
-    // A QEMU upgraded under a running libvirtd: libvirt re-probes it; so must the cache.
-    if (this.recordedVersions !== null && this.recordedVersions !== versions) hv.forgetCapabilities();
+    const { collectProfile, strandedCount, FleetProfiles } = await import('./fleet.js');
+    this.fleetProfiles ??= new FleetProfiles();
     const { settings } = this.opts;
     const profile = await collectProfile(hv, {
       host: settings.host,
@@ -311,7 +309,6 @@ export class Agent {
       novaRelease: this.release?.name ?? null,
     });
     const result = await this.db.recordHostProfile(profile);
-    this.recordedVersions = versions;
     this.metrics.profileRecorded.set(Date.now() / 1000);
     if (result.outcome !== 'heartbeat') {
       this.log.info(
@@ -319,7 +316,8 @@ export class Agent {
         'host profile recorded',
       );
     }
-    this.metrics.stranded.set(await strandedCount(this.db, settings.host, this.profile.arch, new Date(), settings.hwstash.profileInterval));
+    const profiles = await this.fleetProfiles.current(this.db);
+    this.metrics.stranded.set(await strandedCount(this.db, profiles, settings.host, this.profile.arch, new Date(), settings.hwstash.profileInterval));
   }
 
   /** RequestSpecs tell nova-manage's set from a stale save; read only when an API database is configured. */

@@ -90,13 +90,41 @@ export function otherLiveProfiles(profiles: readonly StoredHostProfile[], host: 
   return profiles.filter((p) => p.host !== host && !isStale(p.heartbeatAt, now, intervalSeconds));
 }
 
-/** How many instances of `host` no other (non-stale) profiled host could run. */
-export async function strandedCount(store: Store, host: string, hostArch: string, now: Date, intervalSeconds: number): Promise<number> {
-  const others = otherLiveProfiles(await store.hostProfiles(), host, now, intervalSeconds);
+/**
+ * The fleet's profiles as an agent sees them at each heartbeat, re-reading only the profiles
+ * that changed since: every agent of a large fleet asks every interval, and a profile (a hundred
+ * machine types, every family's devices) changes only with its host's libvirt, QEMU or release.
+ */
+export class FleetProfiles {
+  private byHost = new Map<string, StoredHostProfile>();
+
+  async current(store: Store): Promise<StoredHostProfile[]> {
+    const stamps = await store.hostProfileStamps();
+    const changed = stamps.filter((s) => this.byHost.get(s.host)?.updatedAt !== s.updatedAt).map((s) => s.host);
+    for (const p of await store.hostProfiles(changed)) this.byHost.set(p.host, p);
+    const out = stamps.flatMap((s) => {
+      const p = this.byHost.get(s.host);
+      return p ? [{ ...p, heartbeatAt: s.heartbeatAt }] : [];
+    });
+    this.byHost = new Map(out.map((p) => [p.host, p]));
+    return out;
+  }
+}
+
+/**
+ * How many instances of `host` no other (non-stale) profiled host could run. Checked once per
+ * distinct stash: a host's instances share a handful of images, so of stashes.
+ */
+export async function strandedCount(store: Store, profiles: readonly StoredHostProfile[], host: string, hostArch: string, now: Date, intervalSeconds: number): Promise<number> {
+  const others = otherLiveProfiles(profiles, host, now, intervalSeconds);
+  const stranded = new Map<string, boolean>();
   let n = 0;
   for await (const live of instancesOf(store, host)) {
     const stash = stashOf(live, hostArch);
-    if (!others.some((p) => canRun(stash, p).runs)) n += 1;
+    const key = JSON.stringify(stash);
+    let verdict = stranded.get(key);
+    if (verdict === undefined) stranded.set(key, (verdict = !others.some((p) => canRun(stash, p).runs)));
+    if (verdict) n += 1;
   }
   return n;
 }

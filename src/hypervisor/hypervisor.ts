@@ -62,6 +62,8 @@ async function withDomain<T>(b: Binding, uuid: string, fn: (d: Domain) => Promis
 
 export class Hypervisor {
   private readonly capabilityCache = new Map<string, Promise<string>>();
+  /** What versions() last saw (JSON), to notice an upgrade. */
+  private lastVersions: string | null = null;
 
   private constructor(
     readonly uri: string,
@@ -204,16 +206,16 @@ export class Hypervisor {
   }
 
   /**
-   * The libvirt and hypervisor versions the daemon reports now, never cached: a change is how
-   * an upgrade of QEMU under a running libvirtd is noticed (see forgetCapabilities).
+   * The libvirt and hypervisor versions the daemon reports now, never cached. A change means QEMU
+   * (or libvirt) was upgraded under this connection: libvirt re-probes the new binary, so the
+   * capabilities cached here are the old one's and are asked again.
    */
   async versions(): Promise<Versions> {
-    return parseVersion(await runVirsh(this.virsh, 'version', versionArgs(this.uri), null));
-  }
-
-  /** Ask libvirt again for capabilities: its QEMU changed (libvirt re-probes a new binary itself). */
-  forgetCapabilities(): void {
-    this.capabilityCache.clear();
+    const versions = parseVersion(await runVirsh(this.virsh, 'version', versionArgs(this.uri), null));
+    const seen = JSON.stringify(versions);
+    if (this.lastVersions !== null && this.lastVersions !== seen) this.capabilityCache.clear();
+    this.lastVersions = seen;
+    return versions;
   }
 
   async close(): Promise<void> {

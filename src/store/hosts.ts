@@ -1,5 +1,5 @@
 /**
- * `hwstash_hosts`: each compute host's hardware profile and heartbeat (migration 2). A refresh
+ * `hwstash_hosts`: each compute host's hardware profile and heartbeat (migration 3). A refresh
  * that finds the same profile moves only the heartbeat, so `updated_at` says when the host's
  * libvirt, QEMU or release last changed.
  */
@@ -56,8 +56,26 @@ async function read(db: Database, where: string, replacements: Record<string, un
   return rows.map(profileOf);
 }
 
-export function hostProfiles(db: Database): Promise<StoredHostProfile[]> {
-  return read(db, '', {});
+/** Every recorded profile, or only those of `hosts`. */
+export function hostProfiles(db: Database, hosts?: readonly string[]): Promise<StoredHostProfile[]> {
+  if (hosts === undefined) return read(db, '', {});
+  return hosts.length === 0 ? Promise.resolve([]) : read(db, 'WHERE host IN (:hosts)', { hosts: [...hosts] });
+}
+
+export interface HostProfileStamp {
+  host: string;
+  heartbeatAt: string;
+  updatedAt: string;
+}
+
+/** Each host's heartbeat and last change, without its profile: what tells a cached profile is still current. */
+export async function hostProfileStamps(db: Database): Promise<HostProfileStamp[]> {
+  const rows = await select<Record<string, unknown>>(
+    db,
+    `SELECT host, ${naiveUtcText(db.dialect, 'heartbeat_at')} AS heartbeat_at, ${naiveUtcText(db.dialect, 'updated_at')} AS updated_at FROM ${db.own.table(HOSTS_TABLE)} ORDER BY host`,
+    {},
+  );
+  return rows.map((r) => ({ host: String(r['host']), heartbeatAt: isoFromNaiveUtc(r['heartbeat_at']) ?? '', updatedAt: isoFromNaiveUtc(r['updated_at']) ?? '' }));
 }
 
 export async function hostProfile(db: Database, host: string): Promise<StoredHostProfile | null> {

@@ -26,7 +26,7 @@ export type { MigrateResult, Relocation } from './migrations/index.js';
 export { RelocationConflictError } from './migrations/index.js';
 export type { StashedValue, PropertyFailure } from './stash-plan.js';
 export type { RecordResult } from './hosts.js';
-import { hostProfile, hostProfiles, liveInstanceCountsByHost, recordHostProfile, type RecordResult } from './hosts.js';
+import { hostProfile, hostProfileStamps, hostProfiles, liveInstanceCountsByHost, recordHostProfile, type HostProfileStamp, type RecordResult } from './hosts.js';
 import type { HostProfileRecord, StoredHostProfile } from '../core/fleet/profile.js';
 
 /** A live instance with its system_metadata, as Nova reads them. */
@@ -223,9 +223,14 @@ export class Store {
     return this.guard(() => listHistory(this.db, uuid, options));
   }
 
-  /** Every recorded host profile, by host name. */
-  hostProfiles(): Promise<StoredHostProfile[]> {
-    return this.guard(() => hostProfiles(this.db));
+  /** Every recorded host profile (or those of `hosts`), by host name. */
+  hostProfiles(hosts?: readonly string[]): Promise<StoredHostProfile[]> {
+    return this.guard(() => hostProfiles(this.db, hosts));
+  }
+
+  /** Each profiled host's heartbeat and last change, without the profiles. */
+  hostProfileStamps(): Promise<HostProfileStamp[]> {
+    return this.guard(() => hostProfileStamps(this.db));
   }
 
   /** One host's recorded profile, or null. */

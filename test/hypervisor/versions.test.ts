@@ -1,6 +1,8 @@
 /**
- * The gateway's versions() and forgetCapabilities() on real libvirt: the test driver and this
- * machine's libvirtd. virsh is the real one, wrapped only to count its runs.
+ * The gateway's versions() on real libvirt (the test driver and this machine's libvirtd), and the
+ * capabilities it caches asked again once the versions change. virsh is the real one, wrapped to
+ * count its runs, and in the last test to report a newer QEMU: the upgrade under a running
+ * libvirtd that this machine cannot perform.
  */
 import { Hypervisor } from '../../src/hypervisor/index.js';
 import { execFileVirsh, type VirshRunner } from '../../src/hypervisor/virsh.js';
@@ -28,16 +30,24 @@ test.each([
   }
 }, 60_000);
 
-test('forgetCapabilities makes the next capabilities call ask libvirt again', async () => {
-  const { runner, runs } = counting();
+test('a changed hypervisor version makes the next capabilities call ask libvirt again; the same one does not', async () => {
+  const { runner: counted, runs } = counting();
+  let upgraded = false;
+  const runner: VirshRunner = async (args) => {
+    const out = await counted(args);
+    return upgraded && args.includes('version') ? { ...out, stdout: out.stdout.replace(/^(Running hypervisor: \S+ ).*$/m, '$199.0.0') } : out;
+  };
   const hv = await Hypervisor.open('test:///default', { virsh: runner });
   try {
+    await hv.versions();
     const first = await hv.capabilities();
+    await hv.versions();
     await hv.capabilities();
-    expect(runs).toHaveLength(1);
-    hv.forgetCapabilities();
+    expect(runs.filter((a) => a.includes('capabilities'))).toHaveLength(1);
+    upgraded = true;
+    expect((await hv.versions()).hypervisor).toMatch(/ 99\.0\.0$/);
     expect(await hv.capabilities()).toBe(first);
-    expect(runs).toHaveLength(2);
+    expect(runs.filter((a) => a.includes('capabilities'))).toHaveLength(2);
   } finally {
     await hv.close();
   }
