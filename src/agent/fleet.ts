@@ -111,20 +111,22 @@ export class FleetProfiles {
   }
 }
 
-/**
- * How many instances of `host` no other (non-stale) profiled host could run. Checked once per
- * distinct stash: a host's instances share a handful of images, so of stashes.
- */
+/** A verdict on a stash, worked out once per distinct stash: a host's instances share a handful of images. */
+export function perDistinctStash(verdict: (stash: StashToCheck) => boolean): (stash: StashToCheck) => boolean {
+  const seen = new Map<string, boolean>();
+  return (stash) => {
+    const key = JSON.stringify(stash);
+    let v = seen.get(key);
+    if (v === undefined) seen.set(key, (v = verdict(stash)));
+    return v;
+  };
+}
+
+/** How many instances of `host` no other (non-stale) profiled host could run. */
 export async function strandedCount(store: Store, profiles: readonly StoredHostProfile[], host: string, hostArch: string, now: Date, intervalSeconds: number): Promise<number> {
   const others = otherLiveProfiles(profiles, host, now, intervalSeconds);
-  const stranded = new Map<string, boolean>();
+  const stranded = perDistinctStash((stash) => !others.some((p) => canRun(stash, p).runs));
   let n = 0;
-  for await (const live of instancesOf(store, host)) {
-    const stash = stashOf(live, hostArch);
-    const key = JSON.stringify(stash);
-    let verdict = stranded.get(key);
-    if (verdict === undefined) stranded.set(key, (verdict = !others.some((p) => canRun(stash, p).runs)));
-    if (verdict) n += 1;
-  }
+  for await (const live of instancesOf(store, host)) if (stranded(stashOf(live, hostArch))) n += 1;
   return n;
 }

@@ -80,7 +80,7 @@ export interface FleetHostRow {
 }
 
 export async function fleetHosts(ctx: CliContext, store: Store, only: readonly string[]): Promise<FleetHostRow[]> {
-  const { fullyStashed, instancesOf, stashOf } = await import('../agent/fleet.js');
+  const { fullyStashed, instancesOf, perDistinctStash, stashOf } = await import('../agent/fleet.js');
   const now = new Date();
   const interval = ctx.settings().hwstash.profileInterval;
   const { profiles, byHost } = await loadFleet(store);
@@ -101,14 +101,14 @@ export async function fleetHosts(ctx: CliContext, store: Store, only: readonly s
       heartbeatAt: p?.heartbeatAt ?? null,
       heartbeatAgeSeconds: p ? ageSeconds(p.heartbeatAt, now) : null,
       stale: p ? isStale(p.heartbeatAt, now, interval) : false,
-      instances: 0,
+      instances: counts.get(host) ?? 0,
       notFullyStashed: 0,
       cannotRunHere: p ? 0 : null,
     };
+    const runsHere = p ? perDistinctStash((stash) => canRun(stash, p).runs) : null;
     for await (const live of instancesOf(store, host)) {
-      row.instances += 1;
       if (!fullyStashed(live)) row.notFullyStashed += 1;
-      if (p && !canRun(stashOf(live, p.arch), p).runs) row.cannotRunHere! += 1;
+      if (p && !runsHere!(stashOf(live, p.arch))) row.cannotRunHere! += 1;
     }
     rows.push(row);
   }
