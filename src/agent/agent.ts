@@ -185,8 +185,7 @@ export class Agent {
     }
     this.reconciled = true;
     this.consumer?.start();
-    this.startAudit();
-    this.startProfileHeartbeat();
+    this.startPeriodicWork();
     this.sendReady();
   }
 
@@ -213,8 +212,7 @@ export class Agent {
       this.log.error({ reason: (err as Error).message }, 'first reconcile failed; the periodic audit retries');
     }
     if (signal.aborted) return;
-    this.startAudit();
-    this.startProfileHeartbeat();
+    this.startPeriodicWork();
     this.systemd.status(`consuming Nova notifications for ${this.opts.settings.host}`);
   }
 
@@ -281,6 +279,12 @@ export class Agent {
    * stashes are then what the stranded gauge counts), then every profile_interval as a heartbeat.
    * A failure is logged and retried at the next beat; it never stops the agent.
    */
+  /** What follows the first reconcile, whether it ran before READY or after the jitter. */
+  private startPeriodicWork(): void {
+    this.startAudit();
+    this.startProfileHeartbeat();
+  }
+
   private startProfileHeartbeat(): void {
     const beat = (why: string) => {
       if (this.stopCtl.signal.aborted || this.profiling) return;

@@ -304,9 +304,7 @@ export async function whatIf(ctx: CliContext, store: Store, domcapsFiles: readon
   }
   for (const g of groups.values()) {
     const { stashes, planned, ...cause } = g;
-    // One value for the whole group: the first candidate every instance of it can run.
-    const candidates = stashes.map((s) => replacementFor(g.property, s, planned));
-    const replacement = candidates.every((c) => c !== null && c === candidates[0]) ? candidates[0]! : null;
+    const replacement = replacementFor(g.property, stashes, planned);
     report.causes.push({ ...cause, replacement, command: moveCommand(g.host, g.property, g.value, replacement) });
   }
   report.causes.sort((a, b) => b.instances.length - a.instances.length || a.host.localeCompare(b.host) || a.property.localeCompare(b.property) || a.value.localeCompare(b.value));

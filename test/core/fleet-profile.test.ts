@@ -16,7 +16,7 @@ import {
   type HostProfileRecord,
   type StashToCheck,
 } from '../../src/core/fleet/profile.js';
-import { canonicalOf, captureRealCapabilities, newerQemu, type RealCapabilities } from '../helpers/real-capabilities.js';
+import { canonicalOf, captureRealCapabilities, dropEnumValue, newerQemu, type RealCapabilities } from '../helpers/real-capabilities.js';
 
 let real: RealCapabilities;
 let newer: RealCapabilities;
@@ -124,10 +124,18 @@ test('another arch cannot run at all; a profile without capabilities says what i
 
 test('a planned upgrade: the replacement a bulk set would move to runs on the plan', () => {
   const planned = plannedProfile(current, [newer.pc, newer.q35], newer.caps);
-  expect(replacementFor('hw_video_model', withValues(OLD_PC, { hw_machine_type: 'pc' }), planned)).toBe('virtio');
-  expect(replacementFor('hw_cdrom_bus', withValues(OLD_PC, { hw_machine_type: 'pc' }), planned)).toBe('sata');
+  expect(replacementFor('hw_video_model', [withValues(OLD_PC, { hw_machine_type: 'pc' })], planned)).toBe('virtio');
+  expect(replacementFor('hw_cdrom_bus', [withValues(OLD_PC, { hw_machine_type: 'pc' })], planned)).toBe('sata');
   // The newest versioned i440fx type the plan offers (what its `pc` alias stands for).
-  expect(replacementFor('hw_machine_type', OLD_PC, planned)).toBe(canonicalOf(newer.caps, 'pc'));
+  expect(replacementFor('hw_machine_type', [OLD_PC], planned)).toBe(canonicalOf(newer.caps, 'pc'));
+  // A group whose instances would each prefer another value gets the one they can all run: the
+  // plan's q35 (only) has lost virtio video, so q35 guests need vga, which pc guests run too.
+  const noVirtioOnQ35 = plannedProfile(current, [newer.pc, dropEnumValue(newer.q35, 'video', 'modelType', 'virtio')], newer.caps);
+  const onPc = withValues(OLD_PC, { hw_machine_type: 'pc' });
+  const onQ35 = withValues(OLD_PC, { hw_machine_type: 'q35', hw_cdrom_bus: 'sata' });
+  expect(replacementFor('hw_video_model', [onPc], noVirtioOnQ35)).toBe('virtio');
+  expect(replacementFor('hw_video_model', [onQ35], noVirtioOnQ35)).toBe('vga');
+  expect(replacementFor('hw_video_model', [onPc, onQ35, onPc], noVirtioOnQ35)).toBe('vga');
   // Without host capabilities the plan knows no machine types: they are not checked.
   const noCaps = plannedProfile(current, [newer.pc], null);
   expect(canRun(OLD_PC, noCaps).notChecked[0]).toEqual({ property: 'hw_machine_type', message: expect.stringContaining('hw_machine_type=pc-i440fx-2.11 not checked') });

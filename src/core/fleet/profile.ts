@@ -312,13 +312,16 @@ const PREFERENCES: Partial<Record<PropertyName, readonly string[]>> = {
 };
 
 /**
- * A value to move instances with `property=value` to before the upgrade: one the planned
- * profile can run for this stash (checked by canRun itself), never the same one. For a machine
- * type, the newest versioned type of the same family the plan offers (Nova allows moving a
- * versioned type only forward within its family). null when none fits.
+ * A value to move a group of instances with `property=value` to before the upgrade: the first
+ * candidate the planned profile can run for every one of their stashes (checked by canRun
+ * itself), never the same value. For a machine type, the newest versioned type of the same
+ * family the plan offers (Nova allows moving a versioned type only forward within its family).
+ * null when none fits them all.
  */
-export function replacementFor(property: PropertyName, stash: StashToCheck, planned: HostProfileRecord): string | null {
-  const value = stash.values[property] ?? null;
+export function replacementFor(property: PropertyName, stashes: readonly StashToCheck[], planned: HostProfileRecord): string | null {
+  // Distinct stashes only: a group's instances share a handful of images.
+  const distinct = [...new Map(stashes.map((s) => [JSON.stringify(s), s])).values()];
+  const value = distinct[0]?.values[property] ?? null;
   let candidates: readonly string[];
   if (property === 'hw_machine_type') {
     if (value === null) return null;
@@ -330,9 +333,7 @@ export function replacementFor(property: PropertyName, stash: StashToCheck, plan
   } else {
     candidates = (PREFERENCES[property] ?? []).filter((c) => c !== value);
   }
-  for (const c of candidates) {
-    const answer = canRun({ ...stash, values: { ...stash.values, [property]: c } }, planned);
-    if (!answer.problems.some((p) => p.property === property)) return c;
-  }
-  return null;
+  const runsWith = (stash: StashToCheck, c: string) =>
+    !canRun({ ...stash, values: { ...stash.values, [property]: c } }, planned).problems.some((p) => p.property === property);
+  return candidates.find((c) => distinct.every((stash) => runsWith(stash, c))) ?? null;
 }
