@@ -9,7 +9,7 @@ import { checkRequestedValues, coerceRequestedValues, stateAllowsChange, type Ch
 import type { LiveInstance, PropertyWrite } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { withStore } from './db.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, requireNonEmpty } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 import { changeEnv, parseProperties, type SetOptions } from './property-args.js';
 import {
@@ -126,7 +126,7 @@ async function oneWinning(env: ChangeEnv, live: LiveInstance, wanted: Wanted[], 
 export async function runBulkSet(ctx: CliContext, opts: SetOptions): Promise<void> {
   const format = chooseFormat(opts.format, ctx.io.stdout);
   const limit = positiveInt('--limit', opts.limit);
-  if (opts.host !== undefined && opts.host.trim() === '') throw new CliError(EXIT.unexpected, '--host: must not be empty');
+  requireNonEmpty('--host', [opts.host]);
   const requested = parseProperties(opts.property);
   const where = whereValues(opts.where);
   const host = opts.host ?? ctx.settings().host;

@@ -10,7 +10,7 @@ import { PROPERTY_NAMES, type PropertyName } from '../core/properties.js';
 import type { LiveInstance, Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { withStore } from './db.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, requireNonEmpty } from './errors.js';
 import { LibvirtLink, capabilityFindings, domainSyncFor } from './libvirt-link.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 import { guestPlatform, type Stored } from './property-change.js';
@@ -150,7 +150,7 @@ Examples:
   hwstash drift --format json | jq '.drift[] | select(.findings[].kind == "differs") | .uuid'`)
     .action(async (opts: { host?: string; format?: string }) => {
       const format = chooseFormat(opts.format, ctx.io.stdout);
-      if (opts.host !== undefined && opts.host.trim() === '') throw new CliError(EXIT.unexpected, '--host: must not be empty');
+      requireNonEmpty('--host', [opts.host]);
       const host = opts.host ?? ctx.settings().host;
       const report = await withStore(ctx, (store) => driftReport(ctx, store, host));
       if (format === 'json') writeJson(ctx.io.stdout, report);

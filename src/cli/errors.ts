@@ -22,3 +22,8 @@ export const EXIT = {
   /** hwstash's own, past nova-manage's: move-check/what-if found a host that cannot run a stash. */
   cannotRun: 7,
 } as const;
+
+/** An option given as an empty string (`--host ''`) is a mistake, never "the default". */
+export function requireNonEmpty(option: string, values: readonly (string | undefined)[]): void {
+  for (const v of values) if (v !== undefined && v.trim() === '') throw new CliError(EXIT.unexpected, `${option}: must not be empty`);
+}

@@ -25,7 +25,7 @@ import type { PropertyName } from '../core/properties.js';
 import type { LiveInstance, Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { withStore } from './db.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, requireNonEmpty } from './errors.js';
 import { chooseFormat, collect, renderTable, writeJson } from './output.js';
 
 const FORMAT_HELP = 'table or json (default: table on a terminal, json otherwise)';
@@ -39,10 +39,6 @@ function ageText(seconds: number): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
   if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
   return `${Math.round(seconds / 86_400)}d`;
-}
-
-function nonEmpty(option: string, values: readonly string[]): void {
-  for (const v of values) if (v.trim() === '') throw new CliError(EXIT.unexpected, `${option}: must not be empty`);
 }
 
 async function loadFleet(store: Store): Promise<{ profiles: StoredHostProfile[]; byHost: Map<string, StoredHostProfile> }> {
@@ -348,7 +344,7 @@ Examples:
   hwstash fleet hosts --format json | jq '.[] | select(.stale)'`)
     .action(async (opts: { host: string[]; format?: string }) => {
       const format = chooseFormat(opts.format, ctx.io.stdout);
-      nonEmpty('--host', opts.host);
+      requireNonEmpty('--host', opts.host);
       const rows = await withStore(ctx, (store) => fleetHosts(ctx, store, opts.host));
       if (format === 'json') writeJson(ctx.io.stdout, rows);
       else ctx.io.stdout.write(renderFleetHosts(rows));
@@ -408,7 +404,7 @@ Examples:
   hwstash move-check 5a1d0c3e-0000-4000-8000-000000000002 --to compute-2 --to compute-3 --format json`)
     .action(async (uuid: string, opts: { to: string[]; format?: string }) => {
       const format = chooseFormat(opts.format, ctx.io.stdout);
-      nonEmpty('--to', opts.to);
+      requireNonEmpty('--to', opts.to);
       const result = await withStore(ctx, (store) => moveCheck(ctx, store, uuid, opts.to));
       if (format === 'json') writeJson(ctx.io.stdout, result);
       else ctx.io.stdout.write(renderMoveCheck(result));
@@ -440,7 +436,7 @@ Examples:
   hwstash what-if --domcaps q35.xml --host compute-7 --format json`)
     .action(async (opts: { domcaps: string[]; capabilities?: string; host: string[]; format?: string }) => {
       const format = chooseFormat(opts.format, ctx.io.stdout);
-      nonEmpty('--host', opts.host);
+      requireNonEmpty('--host', opts.host);
       const report = await withStore(ctx, (store) => whatIf(ctx, store, opts.domcaps, opts.capabilities, opts.host));
       if (format === 'json') writeJson(ctx.io.stdout, report);
       else ctx.io.stdout.write(renderWhatIf(report));

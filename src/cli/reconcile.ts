@@ -9,7 +9,7 @@ import { reconcileHost, type ReconcileOptions, type ReconcileSummary } from '../
 import { checkUuid } from '../hypervisor/arguments.js';
 import { isHypervisorError } from '../hypervisor/errors.js';
 import type { CliContext } from './context.js';
-import { CliError } from './errors.js';
+import { CliError, requireNonEmpty } from './errors.js';
 import { chooseFormat, renderTable, writeJson } from './output.js';
 import { withStore } from './db.js';
 import { actor } from './property-change.js';
@@ -66,7 +66,7 @@ Examples:
     .action(async (opts: ReconcileCliOptions) => {
       const format = chooseFormat(opts.format, ctx.io.stdout);
       const instance = opts.instance === undefined ? undefined : instanceUuid(opts.instance);
-      if (opts.host !== undefined && opts.host.trim() === '') throw new CliError(1, '--host: must not be empty');
+      requireNonEmpty('--host', [opts.host]);
       const settings = ctx.settings();
       const host = opts.host ?? settings.host;
       const osinfo = await ctx.osinfo();
